@@ -1,0 +1,111 @@
+"""ProfileConfig: the resolved configuration a task sees as ``ctx.config``.
+
+molexp gives no key a special meaning: a profile is a read-only mapping with a name.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["ProfileConfig"]
+
+
+def _freeze(value: Any) -> Any:
+    """Deep-copy into read-only containers so a task cannot mutate the shared config."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({str(k): _freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    if isinstance(value, frozenset):
+        return sorted((_thaw(v) for v in value), key=repr)
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    raise TypeError(
+        f"profile config value {value!r} of type {type(value).__name__} cannot be hashed; "
+        "use JSON/TOML values (str, int, float, bool, lists, tables, dates)"
+    )
+
+
+class ProfileConfig(Mapping[str, Any]):
+    """An immutable ``Mapping[str, Any]`` with a ``name`` (None when no profile was selected)."""
+
+    __slots__ = ("_data", "_name", "_hash")
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, name: str | None = None) -> None:
+        frozen = _freeze(data if data is not None else {})
+        self._data: Mapping[str, Any] = frozen
+        self._name = name
+        self._hash: str | None = None
+
+    @classmethod
+    def coerce(cls, config: ProfileConfig | Mapping[str, Any] | None) -> ProfileConfig:
+        """Accept a ProfileConfig, a plain mapping (an unnamed profile) or None (empty)."""
+        if isinstance(config, ProfileConfig):
+            return config
+        if config is None:
+            return cls()
+        if not isinstance(config, Mapping):
+            raise TypeError(
+                f"config must be a ProfileConfig or a mapping, not {type(config).__name__}"
+            )
+        return cls(config)
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, mutable deep copy (lists instead of tuples), e.g. to serialise."""
+        thawed: dict[str, Any] = _thaw(self._data)
+        return thawed
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON of the data (the name is not part of the content)."""
+        if self._hash is None:
+            canonical = json.dumps(
+                self.to_dict(), sort_keys=True, separators=(",", ":"), default=_json_default
+            )
+            self._hash = hashlib.sha256(canonical.encode()).hexdigest()
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ProfileConfig):
+            return self._name == other._name and self.to_dict() == other.to_dict()
+        if isinstance(other, Mapping):
+            return bool(self.to_dict() == _thaw(other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self._name, self.content_hash))
+
+    def __repr__(self) -> str:
+        return f"ProfileConfig({self.to_dict()!r}, name={self._name!r})"
