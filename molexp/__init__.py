@@ -3,5 +3,20 @@
 from molexp._version import __version__
 from molexp.context import TaskContext
 from molexp.profile import ProfileConfig
+from molexp.runtime import TaskFailure, WorkflowFailed, WorkflowResult, WorkflowRuntime
+from molexp.workflow import Node, Task, TypeResolutionError, Workflow, WorkflowDefinitionError
 
-__all__ = ["ProfileConfig", "TaskContext", "__version__"]
+__all__ = [
+    "Node",
+    "ProfileConfig",
+    "Task",
+    "TaskContext",
+    "TaskFailure",
+    "TypeResolutionError",
+    "Workflow",
+    "WorkflowDefinitionError",
+    "WorkflowFailed",
+    "WorkflowResult",
+    "WorkflowRuntime",
+    "__version__",
+]

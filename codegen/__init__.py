@@ -1,0 +1,1 @@
+"""Build-time generator of typed task contexts (``molexp gen``)."""

@@ -1,0 +1,5 @@
+import sys
+
+from molexp.cli.main import main
+
+sys.exit(main())

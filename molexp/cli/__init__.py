@@ -1,0 +1,1 @@
+"""The ``molexp`` command line."""

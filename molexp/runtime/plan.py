@@ -1,0 +1,57 @@
+"""Plan: a workflow compiled to flat, index-based tables the scheduler walks quickly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from molexp.context import TaskContext
+from molexp.workflow.graph import Workflow
+from molexp.workflow.introspect import context_class
+from molexp.workflow.task import Task
+
+__all__ = ["Plan", "plan_for"]
+
+_SHAPES = {"root": 0, "single": 1, "fan_in": 2}
+
+
+@attrs.frozen
+class Plan:
+    ids: tuple[str, ...]
+    tasks: tuple[Task[Any, Any], ...]
+    context_classes: tuple[type[TaskContext[Any, Any, Any]], ...]
+    shape: tuple[int, ...]
+    """0 root (workflow input), 1 single upstream (its value), 2 fan-in (a mapping)."""
+    upstream: tuple[tuple[tuple[str, int], ...], ...]
+    """Per node: (input key, upstream index) pairs in declaration order."""
+    downstream: tuple[tuple[int, ...], ...]
+    indegree: tuple[int, ...]
+    roots: tuple[int, ...]
+
+
+def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
+    """The plan of ``workflow``, cached until a task is added (workflows only grow)."""
+    cached: Plan | None = getattr(workflow, "_plan_cache", None)
+    if cached is not None and len(cached.ids) == len(workflow):
+        return cached
+    nodes = workflow.nodes
+    downstream: list[list[int]] = [[] for _ in nodes]
+    upstream = []
+    for node in nodes:
+        pairs = tuple((key, up.index) for key, up in node.upstream.items())
+        for _, up_index in pairs:
+            downstream[up_index].append(node.index)
+        upstream.append(pairs)
+    plan = Plan(
+        ids=tuple(n.id for n in nodes),
+        tasks=tuple(n.task for n in nodes),
+        context_classes=tuple(context_class(n.task) for n in nodes),
+        shape=tuple(_SHAPES[n.input_shape] for n in nodes),
+        upstream=tuple(upstream),
+        downstream=tuple(tuple(d) for d in downstream),
+        indegree=tuple(len(p) for p in upstream),
+        roots=tuple(n.index for n in nodes if not n.upstream),
+    )
+    workflow._plan_cache = plan  # type: ignore[attr-defined]
+    return plan

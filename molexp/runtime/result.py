@@ -1,0 +1,78 @@
+"""WorkflowResult: what one execution produced, and how it ended."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+import attrs
+
+from molexp.workflow.graph import Node
+
+__all__ = ["RunStatus", "TaskFailure", "WorkflowFailed", "WorkflowResult"]
+
+T = TypeVar("T")
+RunStatus = Literal["succeeded", "failed"]
+
+
+@attrs.frozen
+class TaskFailure:
+    """The first task that failed: its id, the exception and the formatted traceback."""
+
+    task_id: str
+    exception: BaseException
+    traceback: str
+
+    def __str__(self) -> str:
+        return f"task {self.task_id!r} failed: {type(self.exception).__name__}: {self.exception}"
+
+
+class WorkflowFailed(RuntimeError):
+    """Raised by ``WorkflowResult.raise_for_status()``; names the failed task."""
+
+    def __init__(self, workflow: str, failure: TaskFailure) -> None:
+        super().__init__(f"workflow {workflow!r}: {failure}\n{failure.traceback}")
+        self.workflow = workflow
+        self.failure = failure
+
+
+@attrs.frozen
+class WorkflowResult:
+    """Outcome of ``WorkflowRuntime.execute``: status, outputs kept, timings, results."""
+
+    workflow: str
+    status: RunStatus
+    outputs: Mapping[str, Any]
+    """Outputs of every task that completed, by task id (kept on failure too)."""
+    durations: Mapping[str, float]
+    """Wall time in seconds of every task that completed."""
+    results: Mapping[str, Any]
+    """The ``ctx.set_result`` map of this execution."""
+    state: Any
+    failure: TaskFailure | None = None
+    cancelled: tuple[str, ...] = ()
+    """Tasks that were running when the failure stopped the execution (cancelled)."""
+    not_started: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    def output(self, node: Node[T]) -> T:
+        """The output of ``node``, typed by its ``Node[T]``."""
+        try:
+            value: T = self.outputs[node.id]
+        except KeyError:
+            reason = f"it was cancelled after {self.failure}" if node.id in self.cancelled else (
+                f"the execution stopped: {self.failure}" if self.failure else "unknown task"
+            )
+            raise KeyError(
+                f"workflow {self.workflow!r}: task {node.id!r} has no output ({reason})"
+            ) from None
+        return value
+
+    def raise_for_status(self) -> WorkflowResult:
+        """Raise ``WorkflowFailed`` (chained to the task's exception) unless it succeeded."""
+        if self.failure is not None:
+            raise WorkflowFailed(self.workflow, self.failure) from self.failure.exception
+        return self

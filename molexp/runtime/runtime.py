@@ -1,0 +1,265 @@
+"""WorkflowRuntime: schedules a workflow's tasks on asyncio.
+
+Scheduling keeps an in-degree counter per node. A worker (one asyncio task) runs a node,
+then marks its downstream nodes; newly ready nodes go to a ready queue. The worker itself
+continues with one ready node and spawns workers for the rest, up to ``max_concurrency``
+live workers, so a chain costs no task creation per step and a fan-out spawns exactly as
+many workers as can run at once.
+
+Failure: the first task that raises stops the execution. Running siblings are cancelled,
+nothing downstream starts, and the result keeps the outputs that completed.
+Cancelling the coroutine awaiting ``execute`` cancels every running task and waits for
+them to unwind before the CancelledError propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections import deque
+from collections.abc import Mapping
+from time import perf_counter
+from typing import Any, TypeVar
+
+from molexp.context import SupportsRunBinding, TaskContext
+from molexp.profile import ProfileConfig
+from molexp.runtime.plan import Plan, plan_for
+from molexp.runtime.result import TaskFailure, WorkflowResult
+from molexp.workflow.graph import Workflow
+
+__all__ = ["WorkflowRuntime"]
+
+S = TypeVar("S")
+D = TypeVar("D")
+I = TypeVar("I")  # noqa: E741 - the workflow input type
+
+
+class WorkflowRuntime:
+    """Runs workflows in this process. ``max_concurrency`` bounds running task bodies."""
+
+    def __init__(self, *, max_concurrency: int | None = None) -> None:
+        self.max_concurrency = _check_concurrency(max_concurrency)
+
+    async def execute(
+        self,
+        workflow: Workflow[S, D, I],
+        *,
+        state: S | None = None,
+        deps: D | None = None,
+        inputs: I | None = None,
+        config: ProfileConfig | Mapping[str, Any] | None = None,
+        run_context: SupportsRunBinding | None = None,
+        max_concurrency: int | None = None,
+    ) -> WorkflowResult:
+        """Run every task of ``workflow`` and return how it went (failures are not raised).
+
+        ``state`` defaults to ``workflow.state_type()`` when the workflow declares a state
+        class constructible without arguments. ``inputs`` is what root tasks receive.
+        """
+        if not isinstance(workflow, Workflow):
+            raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
+        limit = _check_concurrency(max_concurrency) or self.max_concurrency
+        execution = _Execution(
+            workflow,
+            plan_for(workflow),
+            state=_default_state(workflow) if state is None else state,
+            deps=deps,
+            inputs=inputs,
+            config=ProfileConfig.coerce(config),
+            run_context=run_context,
+            limit=limit,
+        )
+        return await execution.run()
+
+
+def _check_concurrency(value: int | None) -> int | None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise ValueError(f"max_concurrency must be a positive integer or None, got {value!r}")
+    return value
+
+
+def _default_state(workflow: Workflow[Any, Any, Any]) -> Any:
+    state_type = workflow.state_type
+    if state_type is None:
+        return None
+    try:
+        return state_type()
+    except TypeError as exc:
+        raise TypeError(
+            f"workflow {workflow.name!r} declares state={state_type.__name__}, which cannot be "
+            f"built without arguments ({exc}); pass state=... to execute()"
+        ) from exc
+
+
+class _Execution:
+    """The mutable bookkeeping of one ``execute`` call."""
+
+    def __init__(
+        self,
+        workflow: Workflow[Any, Any, Any],
+        plan: Plan,
+        *,
+        state: Any,
+        deps: Any,
+        inputs: Any,
+        config: ProfileConfig,
+        run_context: SupportsRunBinding | None,
+        limit: int | None,
+    ) -> None:
+        self.workflow = workflow
+        self.plan = plan
+        self.state = state
+        self.deps = deps
+        self.inputs = inputs
+        self.config = config
+        self.run_context = run_context
+        self.limit = limit if limit is not None else len(plan.ids) + 1
+        self.results: dict[str, Any] = {}
+        self.outputs: list[Any] = [None] * len(plan.ids)
+        self.completed: list[bool] = [False] * len(plan.ids)
+        self.durations: list[float] = [0.0] * len(plan.ids)
+        self.remaining = list(plan.indegree)
+        self.ready: deque[int] = deque()
+        self.running: set[int] = set()
+        self.workers: set[asyncio.Task[None]] = set()
+        self.finished = 0
+        self.stopping = False
+        self.failure: TaskFailure | None = None
+        self.cancelled: list[int] = []
+        self.done: asyncio.Future[None] | None = None
+
+    async def run(self) -> WorkflowResult:
+        loop = asyncio.get_running_loop()
+        self.done = loop.create_future()
+        if not self.plan.ids:
+            self.done.set_result(None)
+        self.ready.extend(self.plan.roots)
+        self._spawn_ready()
+        try:
+            await self.done
+        except asyncio.CancelledError:
+            await self._stop()
+            raise
+        if self.failure is not None:
+            await self._stop()
+        return self._result()
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    def _spawn_ready(self) -> None:
+        while self.ready and len(self.workers) < self.limit:
+            self.workers.add(asyncio.create_task(self._worker(self.ready.popleft())))
+
+    async def _worker(self, index: int) -> None:
+        plan = self.plan
+        try:
+            while True:
+                if not await self._run_node(index):
+                    return
+                for down in plan.downstream[index]:
+                    self.remaining[down] -= 1
+                    if self.remaining[down] == 0:
+                        self.ready.append(down)
+                self.finished += 1
+                if self.finished == len(plan.ids):
+                    assert self.done is not None
+                    if not self.done.done():
+                        self.done.set_result(None)
+                    return
+                if not self.ready or self.stopping:
+                    return
+                index = self.ready.popleft()
+                self._spawn_ready()
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                self.workers.discard(task)
+
+    async def _run_node(self, index: int) -> bool:
+        plan = self.plan
+        shape = plan.shape[index]
+        if shape == 0:
+            inputs = self.inputs
+        elif shape == 1:
+            inputs = self.outputs[plan.upstream[index][0][1]]
+        else:
+            outputs = self.outputs
+            inputs = {key: outputs[up] for key, up in plan.upstream[index]}
+        task_id = plan.ids[index]
+        ctx: TaskContext[Any, Any, Any] = plan.context_classes[index](
+            state=self.state,
+            deps=self.deps,
+            inputs=inputs,
+            config=self.config,
+            run_context=self.run_context,
+            task_id=task_id,
+            workflow=self.workflow.name,
+            results=self.results,
+        )
+        self.running.add(index)
+        started = perf_counter()
+        try:
+            output = await plan.tasks[index].execute(ctx)
+        except asyncio.CancelledError:
+            if self.stopping:
+                self.cancelled.append(index)
+                raise
+            # Cancelled by someone other than this runtime: the task did not complete.
+            self._fail(index, asyncio.CancelledError(f"task {task_id!r} was cancelled"))
+            return False
+        except Exception as exc:  # noqa: BLE001 - any task error fails the execution
+            self._fail(index, exc)
+            return False
+        finally:
+            self.running.discard(index)
+        self.durations[index] = perf_counter() - started
+        self.outputs[index] = output
+        self.completed[index] = True
+        return not self.stopping
+
+    def _fail(self, index: int, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = TaskFailure(
+                task_id=self.plan.ids[index],
+                exception=exc,
+                traceback="".join(traceback.format_exception(exc)),
+            )
+            self.stopping = True
+            assert self.done is not None
+            if not self.done.done():
+                self.done.set_result(None)
+
+    async def _stop(self) -> None:
+        """Cancel every live worker and wait until they have unwound."""
+        self.stopping = True
+        current = asyncio.current_task()
+        workers = [w for w in self.workers if w is not current]
+        for worker in workers:
+            worker.cancel()
+        if workers:
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def _result(self) -> WorkflowResult:
+        plan = self.plan
+        completed = self.completed
+        ids = plan.ids
+        outputs = {ids[i]: self.outputs[i] for i in range(len(ids)) if completed[i]}
+        durations = {ids[i]: self.durations[i] for i in range(len(ids)) if completed[i]}
+        cancelled = {i for i in self.cancelled}
+        failed = self.failure.task_id if self.failure else None
+        not_started = tuple(
+            ids[i]
+            for i in range(len(ids))
+            if not completed[i] and i not in cancelled and ids[i] != failed
+        )
+        return WorkflowResult(
+            workflow=self.workflow.name,
+            status="failed" if self.failure else "succeeded",
+            outputs=outputs,
+            durations=durations,
+            results=self.results,
+            state=self.state,
+            failure=self.failure,
+            cancelled=tuple(ids[i] for i in sorted(cancelled)),
+            not_started=not_started,
+        )

@@ -1,0 +1,7 @@
+"""The workflow layer: tasks, the graph and its introspection."""
+
+from molexp.workflow.errors import TypeResolutionError, WorkflowDefinitionError
+from molexp.workflow.graph import Node, Workflow
+from molexp.workflow.task import Task
+
+__all__ = ["Node", "Task", "TypeResolutionError", "Workflow", "WorkflowDefinitionError"]

@@ -1,0 +1,13 @@
+"""Errors raised while declaring or introspecting a workflow."""
+
+from __future__ import annotations
+
+__all__ = ["TypeResolutionError", "WorkflowDefinitionError"]
+
+
+class WorkflowDefinitionError(ValueError):
+    """A workflow declaration is invalid; the message names the workflow and task."""
+
+
+class TypeResolutionError(TypeError):
+    """A task's declared types could not be resolved; the message names the task."""

@@ -1,0 +1,251 @@
+"""Workflow and Node: the declared task graph.
+
+Edges are declared with ``after=`` when a task is added, and ``after`` may only name nodes
+already in the workflow, so a graph is acyclic by construction and insertion order is a
+topological order. The shape of ``after`` fixes the shape of ``ctx.inputs``:
+
+- ``None``                       -> a root: the workflow input
+- a ``Node``                     -> that upstream's value itself
+- a sequence ``[a, b]``          -> a mapping keyed by the upstream node ids
+- a mapping ``{"k": a, ...}``    -> a mapping keyed by the given names
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, Literal
+
+from typing_extensions import TypeVar
+
+from molexp.workflow.errors import WorkflowDefinitionError
+from molexp.workflow.task import Task, default_task_name
+
+__all__ = ["InputShape", "Node", "Workflow"]
+
+OutputT = TypeVar("OutputT", covariant=True, default=Any)
+StateT = TypeVar("StateT", default=Any)
+DepsT = TypeVar("DepsT", default=Any)
+InputT = TypeVar("InputT", default=Any)
+
+InputShape = Literal["root", "single", "fan_in"]
+
+
+class Node(Generic[OutputT]):
+    """A task placed in a workflow. ``Node[T]`` carries the task's output type ``T``."""
+
+    __slots__ = ("_workflow", "_id", "_task", "_upstream", "_shape", "_index")
+
+    def __init__(
+        self,
+        workflow: Workflow[Any, Any, Any],
+        node_id: str,
+        task: Task[Any, OutputT],
+        upstream: Mapping[str, Node[Any]],
+        shape: InputShape,
+        index: int,
+    ) -> None:
+        self._workflow = workflow
+        self._id = node_id
+        self._task = task
+        self._upstream = upstream
+        self._shape: InputShape = shape
+        self._index = index
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def task(self) -> Task[Any, OutputT]:
+        return self._task
+
+    @property
+    def workflow(self) -> Workflow[Any, Any, Any]:
+        return self._workflow
+
+    @property
+    def upstream(self) -> Mapping[str, Node[Any]]:
+        """Upstream nodes by input key (the fan-in key, or the node id of a single upstream)."""
+        return self._upstream
+
+    @property
+    def input_shape(self) -> InputShape:
+        """``root`` (workflow input), ``single`` (the value itself) or ``fan_in`` (a mapping)."""
+        return self._shape
+
+    @property
+    def index(self) -> int:
+        """Position in the workflow's topological order."""
+        return self._index
+
+    def __repr__(self) -> str:
+        return f"Node({self._id!r}, task={type(self._task).__name__})"
+
+
+class Workflow(Generic[StateT, DepsT, InputT]):
+    """A named task graph with declared State, Deps and workflow input types."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        state: type[StateT] | None = None,
+        deps: type[DepsT] | None = None,
+        input: type[InputT] | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise WorkflowDefinitionError(f"workflow name must be a non-empty string, got {name!r}")
+        self.name = name
+        self.state_type = state
+        self.deps_type = deps
+        self.input_type = input
+        self._nodes: list[Node[Any]] = []
+        self._by_id: dict[str, Node[Any]] = {}
+
+    # -- declaration --------------------------------------------------------------------
+
+    def add(
+        self,
+        task: Task[Any, OutputT],
+        *,
+        after: Node[Any] | Sequence[Node[Any]] | Mapping[str, Node[Any]] | None = None,
+        name: str | None = None,
+    ) -> Node[OutputT]:
+        """Add ``task`` after its upstream nodes and return its typed ``Node``."""
+        node_id = self._check_name(task, name)
+        _check_task(task, node_id, self.name)
+        upstream, shape = self._resolve_after(after, node_id)
+        node: Node[OutputT] = Node(self, node_id, task, upstream, shape, len(self._nodes))
+        self._nodes.append(node)
+        self._by_id[node_id] = node
+        return node
+
+    def _check_name(self, task: object, name: str | None) -> str:
+        node_id = default_task_name(task) if name is None else name
+        if not isinstance(node_id, str) or not node_id.isidentifier():
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r}: task name {node_id!r} is not a valid Python "
+                "identifier; pass name='...' with letters, digits and underscores"
+            )
+        if node_id in self._by_id:
+            hint = "" if name is not None else f" (derived from class {type(task).__name__})"
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r}: duplicate task name {node_id!r}{hint}; "
+                "pass a unique name='...'"
+            )
+        return node_id
+
+    def _resolve_after(
+        self,
+        after: object,
+        node_id: str,
+    ) -> tuple[Mapping[str, Node[Any]], InputShape]:
+        where = f"workflow {self.name!r}, task {node_id!r}"
+        if after is None:
+            return {}, "root"
+        if isinstance(after, Node):
+            self._check_member(after, where)
+            return {after.id: after}, "single"
+        if isinstance(after, Mapping):
+            items = list(after.items())
+            if not items:
+                raise WorkflowDefinitionError(f"{where}: after={{}} is an empty fan-in")
+            for key, up in items:
+                if not isinstance(key, str) or not key.isidentifier():
+                    raise WorkflowDefinitionError(
+                        f"{where}: fan-in key {key!r} is not a valid Python identifier"
+                    )
+                self._check_member(up, f"{where}, key {key!r}")
+            return dict(items), "fan_in"
+        if isinstance(after, (list, tuple)):
+            if not after:
+                raise WorkflowDefinitionError(f"{where}: after=[] is an empty fan-in")
+            upstream: dict[str, Node[Any]] = {}
+            for up in after:
+                self._check_member(up, where)
+                if up.id in upstream:
+                    raise WorkflowDefinitionError(
+                        f"{where}: upstream {up.id!r} is listed twice in after=[...]"
+                    )
+                upstream[up.id] = up
+            return upstream, "fan_in"
+        if isinstance(after, str):
+            raise WorkflowDefinitionError(
+                f"{where}: after={after!r} is a string; pass the Node returned by wf.add(...)"
+            )
+        raise WorkflowDefinitionError(
+            f"{where}: after must be a Node, a list of Nodes or a {{key: Node}} mapping, "
+            f"not {type(after).__name__}"
+        )
+
+    def _check_member(self, up: object, where: str) -> None:
+        if not isinstance(up, Node):
+            raise WorkflowDefinitionError(
+                f"{where}: upstream {up!r} is not a Node; pass the value returned by wf.add(...)"
+            )
+        if up.workflow is not self or self._by_id.get(up.id) is not up:
+            raise WorkflowDefinitionError(
+                f"{where}: upstream {up.id!r} belongs to workflow {up.workflow.name!r}, "
+                f"not to {self.name!r}"
+            )
+
+    # -- introspection ------------------------------------------------------------------
+
+    @property
+    def nodes(self) -> tuple[Node[Any], ...]:
+        """All nodes in topological order (the order they were added)."""
+        return tuple(self._nodes)
+
+    def node(self, node_id: str) -> Node[Any]:
+        try:
+            return self._by_id[node_id]
+        except KeyError:
+            known = ", ".join(sorted(self._by_id)) or "none"
+            raise KeyError(
+                f"workflow {self.name!r} has no task {node_id!r} (tasks: {known})"
+            ) from None
+
+    def downstream(self, node: Node[Any]) -> tuple[Node[Any], ...]:
+        """The nodes that list ``node`` among their upstreams, in topological order."""
+        return tuple(n for n in self._nodes if any(u is node for u in n.upstream.values()))
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, Node) and self._by_id.get(item.id) is item
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def to_mermaid(self, *, show_types: bool = False) -> str:
+        """The graph as a Mermaid flowchart; fan-in keys label their edges."""
+        from molexp.workflow.introspect import type_label
+
+        lines = ["flowchart TD"]
+        for node in self._nodes:
+            lines.append(f'    {node.id}["{node.id}<br/>{type(node.task).__name__}"]')
+        for node in self._nodes:
+            for key, up in node.upstream.items():
+                labels = []
+                if node.input_shape == "fan_in":
+                    labels.append(key)
+                if show_types:
+                    labels.append(type_label(up))
+                label = f"|{': '.join(labels)}|" if labels else ""
+                lines.append(f"    {up.id} -->{label} {node.id}")
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self) -> str:
+        return f"Workflow({self.name!r}, tasks={len(self._nodes)})"
+
+
+def _check_task(task: object, node_id: str, workflow: str) -> None:
+    if not isinstance(task, Task):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow!r}, task {node_id!r}: {task!r} is not a molexp Task "
+            "(subclass molexp.Task and implement async def execute)"
+        )
+    if not inspect.iscoroutinefunction(type(task).execute):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow!r}, task {node_id!r}: {type(task).__name__}.execute "
+            "must be declared 'async def'"
+        )
