@@ -1,0 +1,115 @@
+"""The typed model the templates render: one ``ModuleSpec`` per generated file.
+
+Everything here is plain data (attrs, frozen). ``build.py`` fills it from a workflow;
+the Jinja templates in ``templates/`` turn it into source. Type expressions are trees
+(``codegen.typeexpr``) whose symbols are already resolved to their local names.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from codegen.typeexpr import TypeNode
+
+__all__ = [
+    "ContextSpec",
+    "EdgeKind",
+    "EdgeSpec",
+    "Field",
+    "ImportLine",
+    "InputsSpec",
+    "ModuleSpec",
+]
+
+EdgeKind = Literal["root", "single", "fan_in", "fan_in_edge"]
+
+
+@attrs.frozen
+class ImportLine:
+    """``from module import name [as alias], ...``."""
+
+    module: str
+    names: tuple[tuple[str, str | None], ...]
+    group: int
+    """0 typing/collections, 1 molexp, 2 everything else (a blank line between groups)."""
+
+
+@attrs.frozen
+class Field:
+    """One input slot: fan-in key (or the upstream id of a single upstream) and its type."""
+
+    key: str
+    type: TypeNode
+    upstream_id: str
+    upstream_task: str
+    """The upstream task's class name, for docstrings."""
+
+
+@attrs.frozen
+class InputsSpec:
+    """The keyed mapping of a fan-in task (a TypedDict)."""
+
+    name: str
+    node_id: str
+    fields: tuple[Field, ...]
+    functional: bool
+    """Some key is a Python keyword, so the class syntax cannot spell it."""
+
+
+@attrs.frozen
+class ContextSpec:
+    """One generated ``TaskContext[State, Deps, Input]`` subclass."""
+
+    name: str
+    node_id: str
+    task_class: str
+    workflow: str
+    shape: Literal["root", "single", "fan_in"]
+    state: TypeNode
+    deps: TypeNode
+    input: TypeNode
+    upstream: tuple[Field, ...]
+    inputs: InputsSpec | None
+
+
+@attrs.frozen
+class EdgeSpec:
+    """One static check function (emitted under ``TYPE_CHECKING``).
+
+    - ``root``: the workflow's State/Deps/input context fits the root task;
+    - ``single``: the context fits the task, and the upstream's output still fits its input;
+    - ``fan_in``: the whole keyed context fits the fan-in task;
+    - ``fan_in_edge``: the upstream's output still fits its key of the mapping.
+    """
+
+    name: str
+    kind: EdgeKind
+    node_id: str
+    task: str
+    context: str
+    upstream_id: str | None = None
+    upstream_task: str | None = None
+    key: str | None = None
+
+
+@attrs.frozen
+class ModuleSpec:
+    version: str
+    graph_hash: str
+    source: str
+    """The workflow module, as a path relative to the generated file's folder."""
+    workflows: tuple[str, ...]
+    stub: bool
+    line_length: int
+    runtime_typing: tuple[str, ...]
+    imports: tuple[ImportLine, ...]
+    """Everything the module imports under ``TYPE_CHECKING`` (types, tasks, helpers)."""
+    type_imports: tuple[ImportLine, ...]
+    """What the context and mapping declarations need (a stub imports only these)."""
+    check_imports: tuple[ImportLine, ...]
+    """What the edge checks need (task classes, helpers)."""
+    contexts: tuple[ContextSpec, ...]
+    edges: tuple[EdgeSpec, ...]
+    exports: tuple[str, ...]

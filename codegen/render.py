@@ -1,0 +1,71 @@
+"""``ModuleSpec`` -> source text, through the Jinja templates in ``templates/``.
+
+One template per artifact (``contexts.py.jinja`` the runtime module, ``contexts.pyi.jinja``
+the stub, ``checks.py.jinja`` the edge checks of a stub), shared macros in
+``macros.jinja``. ``StrictUndefined`` turns a template typo into an error, not a blank.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from codegen.model import ImportLine, ModuleSpec
+
+__all__ = ["render_checks", "render_module", "render_stub"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _pyconst(value: Any) -> str:
+    """A constant as Python source, strings in double quotes (what ruff format prefers)."""
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    return repr(value)
+
+
+def _quoted(text: str) -> str:
+    """A type expression as a string annotation; single quotes when it holds a double."""
+    return f"'{text}'" if '"' in text else f'"{text}"'
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["pyconst"] = _pyconst
+    env.filters["quoted"] = _quoted
+    return env
+
+
+def _render(template: str, **context: Any) -> str:
+    text = environment().get_template(template).render(**context)
+    # Templates end blocks with newlines; a module ends with exactly one.
+    return text.rstrip("\n") + "\n"
+
+
+def render_module(spec: ModuleSpec) -> str:
+    """The runtime module (``<stem>_contexts.py``)."""
+    return _render("contexts.py.jinja", m=spec)
+
+
+def render_stub(spec: ModuleSpec) -> str:
+    """The stub-only module (``<stem>_contexts.pyi``)."""
+    return _render("contexts.pyi.jinja", m=spec)
+
+
+def render_checks(spec: ModuleSpec, stub_module: str) -> str:
+    """The edge checks of a stub, importing its contexts from ``stub_module``."""
+    contexts = tuple(sorted((c.name, None) for c in spec.contexts))
+    imports = (*spec.check_imports, ImportLine(stub_module, contexts, 3))
+    return _render("checks.py.jinja", m=spec, imports=imports)
