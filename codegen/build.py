@@ -119,22 +119,24 @@ class _Builder:
                 else:
                     node_input = Name(inputs_name or "")
                 raw_contexts.append(
-                    dict(
-                        name=ctx_name,
-                        inputs_name=inputs_name,
-                        node=node,
-                        workflow=wf.name,
-                        state=state,
-                        deps=deps,
-                        input=node_input,
-                        fields=fields,
-                    )
+                    {
+                        "name": ctx_name,
+                        "inputs_name": inputs_name,
+                        "node": node,
+                        "workflow": wf.name,
+                        "state": state,
+                        "deps": deps,
+                        "input": node_input,
+                        "fields": fields,
+                    }
                 )
                 used_syms += [*symbols(state), *symbols(deps), *symbols(node_input)]
                 for field in fields:
                     used_syms += symbols(field[2])
                 check_syms.append(task_syms[node.id])
-                raw_edges.append(dict(node=node, ctx=ctx_name, tasks=task_syms, prefix=prefix))
+                raw_edges.append(
+                    {"node": node, "ctx": ctx_name, "tasks": task_syms, "prefix": prefix}
+                )
                 wf_hash.append(
                     [
                         node.id,
@@ -252,7 +254,7 @@ class _Builder:
             assert isinstance(name, Name)
             return name.text
 
-        common = dict(node_id=node.id, task=task_name(node.id), context=raw["ctx"])
+        common = {"node_id": node.id, "task": task_name(node.id), "context": raw["ctx"]}
         if node.input_shape == "root":
             name = self.names.allocate(f"edge__{prefix}input__{node.id}")
             return [EdgeSpec(name=name, kind="root", **common)]

@@ -18,7 +18,7 @@ __all__ = ["build_parser", "main"]
 
 # Imported lazily per call so `molexp --help` stays fast and the SDK never imports the
 # generator's dependencies (jinja2, mypy) at import time.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("molexp.cli.gen_command",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,277 @@
+"""``molexp gen`` and ``molexp check``: generate typed contexts, or check they are current.
+
+The generator lives in the build-time package ``codegen`` (jinja2, mypy); it is imported
+only when a command runs, so the SDK never needs those at import time.
+
+Exit codes: 0 written / up to date, 1 stale, missing or orphaned (``--check``) or mypy found
+errors (``check``), 2 an error that stopped generation (the message names file/task/type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codegen.api import Artifact
+
+__all__ = ["register"]
+
+_MISSING_GEN = (
+    "molexp gen needs the generator's dependencies (jinja2, mypy): pip install 'molexp[gen]'"
+)
+
+
+def register(subparsers: Any) -> None:
+    gen = subparsers.add_parser(
+        "gen",
+        help="generate typed TaskContext subclasses from a workflow module",
+        description=(
+            "Import each workflow module, read its Workflow graph and write "
+            "<stem>_contexts.py beside it: one TaskContext subclass per task, a TypedDict "
+            "per fan-in and per-edge static checks for mypy."
+        ),
+    )
+    _common(gen)
+    gen.add_argument("-o", "--output", type=Path, help="output file (one PATH only)")
+    gen.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 with a diff when a generated file is stale or missing",
+    )
+    gen.set_defaults(handler=_gen)
+
+    check = subparsers.add_parser(
+        "check",
+        help="gen --check plus mypy on the workflow module's package (the CI gate)",
+        description=(
+            "Check that the generated contexts are current, then run mypy on the package "
+            "of each workflow module (with your mypy configuration)."
+        ),
+    )
+    _common(check)
+    check.add_argument(
+        "--mypy-arg",
+        dest="mypy_args",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="pass ARG to mypy (repeatable), e.g. --mypy-arg=--strict",
+    )
+    check.set_defaults(handler=_check)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="workflow module: file.py or package.module"
+    )
+    parser.add_argument("--workflow", help="generate only the workflow with this name")
+    parser.add_argument(
+        "--stubs",
+        type=Path,
+        metavar="DIR",
+        help="write stub-only contexts DIR/<stem>_contexts.pyi instead of a runtime module",
+    )
+    parser.add_argument(
+        "--line-length",
+        type=int,
+        default=88,
+        help="line length the output is laid out for (default 88, ruff's default)",
+    )
+
+
+def _err(message: str) -> None:
+    print(f"molexp: error: {message}", file=sys.stderr)
+
+
+def _plan_all(args: argparse.Namespace) -> tuple[list[Artifact], bool]:
+    """Plan every PATH; returns the artifacts and whether any PATH failed."""
+    from codegen.api import plan
+    from codegen.errors import CodegenError
+
+    output = getattr(args, "output", None)
+    if output is not None and len(args.paths) > 1:
+        _err("-o/--output takes a single PATH")
+        return [], True
+    artifacts: list[Artifact] = []
+    failed = False
+    for target in args.paths:
+        try:
+            artifact = plan(
+                target,
+                output=output,
+                workflow=args.workflow,
+                stubs=args.stubs,
+                line_length=args.line_length,
+            )
+        except CodegenError as exc:
+            _err(str(exc))
+            failed = True
+            continue
+        for warning in artifact.warnings:
+            print(f"molexp: warning: {warning}", file=sys.stderr)
+        artifacts.append(artifact)
+    return artifacts, failed
+
+
+def _have_generator() -> bool:
+    try:
+        import jinja2  # noqa: F401
+    except ImportError:
+        _err(_MISSING_GEN)
+        return False
+    return True
+
+
+def _gen(args: argparse.Namespace) -> int:
+    if not _have_generator():
+        return 2
+    artifacts, failed = _plan_all(args)
+    if args.check:
+        status = _report_check(artifacts)
+        return 2 if failed else status
+    from codegen.api import write
+
+    for artifact in artifacts:
+        shown = os.path.relpath(artifact.path)
+        if write(artifact):
+            print(f"wrote {shown}")
+        else:
+            print(f"{shown} is up to date")
+    return 2 if failed else 0
+
+
+def _report_check(artifacts: list[Artifact]) -> int:
+    from codegen.api import compare, find_orphans
+
+    status = 0
+    for artifact in artifacts:
+        shown = os.path.relpath(artifact.path)
+        state, diff = compare(artifact)
+        if state == "current":
+            print(f"{shown} is up to date")
+        elif state == "missing":
+            print(f"{shown} is missing: run molexp gen {_source_arg(artifact)}")
+            status = 1
+        else:
+            print(f"{shown} is stale: run molexp gen {_source_arg(artifact)}")
+            sys.stdout.write(diff)
+            status = 1
+    folders = [a.path.parent for a in artifacts]
+    for orphan in find_orphans(folders, [a.path for a in artifacts]):
+        print(f"{os.path.relpath(orphan)} is orphaned: its workflow module is gone; delete it")
+        status = 1
+    return status
+
+
+def _source_arg(artifact: Artifact) -> str:
+    cmd = os.path.relpath(artifact.located.file)
+    if artifact.stub:
+        cmd += f" --stubs {os.path.relpath(artifact.path.parent)}"
+    return cmd
+
+
+_MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?P<rest>.*)$")
+_EDGE_DEF = re.compile(r"^    async def (?P<name>(?:edge|fan_in)__\w+)\(")
+
+
+def _check(args: argparse.Namespace) -> int:
+    if not _have_generator():
+        return 2
+    artifacts, failed = _plan_all(args)
+    status = _report_check(artifacts)
+    if failed:
+        return 2
+    if not artifacts:
+        return status
+    mypy_args: list[str] = list(args.mypy_args)
+    with tempfile.TemporaryDirectory(prefix="molexp-check-") as tmp:
+        files, edge_maps = _mypy_targets(artifacts, Path(tmp))
+        mypy_status = _run_mypy([*files, *mypy_args], artifacts, edge_maps)
+    return max(status, mypy_status)
+
+
+def _mypy_targets(
+    artifacts: list[Artifact], tmp: Path
+) -> tuple[list[str], dict[Path, list[tuple[int, str]]]]:
+    """What mypy checks: each module's package (or file), plus the checks of stubs."""
+    targets: list[str] = []
+    edge_maps: dict[Path, list[tuple[int, str]]] = {}
+    for artifact in artifacts:
+        located = artifact.located
+        top = located.name.split(".", 1)[0]
+        root = located.root
+        package = root / top if root is not None and "." in located.name else located.file
+        if str(package) not in targets:
+            targets.append(str(package))
+        if artifact.stub:
+            checks = tmp / f"{artifact.path.stem}_edges.py"
+            checks.write_text(artifact.checks_text(), encoding="utf-8")
+            targets.append(str(checks))
+            edge_maps[checks.resolve()] = _edge_lines(checks.read_text(encoding="utf-8"))
+        else:
+            edge_maps[artifact.path.resolve()] = _edge_lines(artifact.text)
+    return targets, edge_maps
+
+
+def _edge_lines(text: str) -> list[tuple[int, str]]:
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _EDGE_DEF.match(line)
+        if match:
+            found.append((number, match["name"]))
+    return found
+
+
+def _run_mypy(
+    argv: list[str], artifacts: list[Artifact], edge_maps: dict[Path, list[tuple[int, str]]]
+) -> int:
+    from mypy import api as mypy_api
+
+    _extend_mypypath(artifacts)
+    stdout, stderr, code = mypy_api.run(argv)
+    for line in stdout.splitlines():
+        print(_annotate(line, edge_maps))
+    if stderr:
+        sys.stderr.write(stderr)
+    if code == 0:
+        return 0
+    return 1 if code == 1 else 2
+
+
+def _annotate(line: str, edge_maps: dict[Path, list[tuple[int, str]]]) -> str:
+    """Name the edge whose check function holds a mypy error in a generated module."""
+    match = _MYPY_LINE.match(line)
+    if not match or " error: " not in f" {match['rest']}":
+        return line
+    edges = edge_maps.get(Path(match["file"]).resolve())
+    if not edges:
+        return line
+    number = int(match["line"])
+    owner = None
+    for start, name in edges:
+        if start <= number:
+            owner = name
+    return line if owner is None else f"{line}  [in {owner}]"
+
+
+def _extend_mypypath(artifacts: list[Artifact]) -> None:
+    """Let mypy find molexp when it is installed as an editable finder, and the stubs."""
+    import molexp
+
+    extra: list[str] = []
+    molexp_root = Path(molexp.__file__).resolve().parent.parent
+    if "site-packages" not in molexp_root.parts and "dist-packages" not in molexp_root.parts:
+        extra.append(str(molexp_root))
+    for artifact in artifacts:
+        if artifact.stub:
+            extra.append(str(artifact.path.parent))
+    current = [p for p in os.environ.get("MYPYPATH", "").split(os.pathsep) if p]
+    merged = current + [p for p in extra if p not in current]
+    if merged:
+        os.environ["MYPYPATH"] = os.pathsep.join(merged)
