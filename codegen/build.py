@@ -38,12 +38,12 @@ DEFAULT_LINE_LENGTH = 88
 
 # Names the generated module binds at runtime (or defines) besides the contexts.
 _RUNTIME_NAMES = ("TYPE_CHECKING", "TaskContext", "TypedDict", "annotations", "final")
-_HELPER_NAMES = ("_expect", "_T")
-_HELPER_SYMBOLS = (
-    Sym("typing", "Any"),
-    Sym("typing", "TypeVar"),
-    Sym("collections.abc", "Callable"),
-)
+_HELPER_NAMES = ("_expect", "_output", "_T", "_O")
+_HELPER_SYMBOLS = {
+    "Awaitable": Sym("collections.abc", "Awaitable"),
+    "Callable": Sym("collections.abc", "Callable"),
+    "TypeVar": Sym("typing", "TypeVar"),
+}
 
 
 def output_type(task: Any, where: str) -> Any:
@@ -86,7 +86,10 @@ class _Builder:
         raw_contexts: list[dict[str, Any]] = []
         raw_edges: list[dict[str, Any]] = []
         used_syms: list[Sym] = []
-        check_syms: list[Sym] = list(_HELPER_SYMBOLS)
+        check_syms: list[Sym] = []
+        guarded = any(n.upstream for wf in self.workflows for n in wf.nodes)
+        if guarded:
+            check_syms += _HELPER_SYMBOLS.values()
         # Pass 1: types and generated class names, in topological order.
         for wf in self.workflows:
             where_wf = f"workflow {wf.name!r}"
@@ -177,6 +180,7 @@ class _Builder:
             contexts=contexts,
             edges=tuple(edges),
             exports=tuple(exports),
+            helpers={key: local[sym] for key, sym in _HELPER_SYMBOLS.items() if guarded},
         )
 
     def node_output(self, node: Node[Any], where: str) -> TypeNode:
@@ -227,9 +231,7 @@ class _Builder:
                 name=raw["inputs_name"],
                 node_id=node.id,
                 fields=fields,
-                functional=any(
-                    keyword.iskeyword(f.key) or keyword.issoftkeyword(f.key) for f in fields
-                ),
+                functional=any(keyword.iskeyword(f.key) for f in fields),
             )
         return ContextSpec(
             name=raw["name"],

@@ -7,6 +7,7 @@ the Jinja templates in ``templates/`` turn it into source. Type expressions are 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import attrs
@@ -113,3 +114,5 @@ class ModuleSpec:
     contexts: tuple[ContextSpec, ...]
     edges: tuple[EdgeSpec, ...]
     exports: tuple[str, ...]
+    helpers: Mapping[str, str]
+    """Local names of the helpers the edge checks use (``Callable``, ``TypeVar``...)."""

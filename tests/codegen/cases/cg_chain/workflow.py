@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from molexp import Workflow
+
+from cg_chain.models import Deps, State
+from cg_chain.tasks import Analyze, Load, Simulate
+
+wf = Workflow("chain", state=State, deps=Deps)
+load = wf.add(Load())
+simulate = wf.add(Simulate(), after=load)
+analyze = wf.add(Analyze(), after=simulate)

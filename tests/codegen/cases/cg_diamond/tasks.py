@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import attrs
+
+from molexp import Task, TaskContext
+
+from cg_diamond.workflow_contexts import JoinContext, LeftContext, RightContext
+
+
+@attrs.frozen
+class Grid:
+    points: tuple[float, ...]
+
+
+class Prepare(Task[TaskContext[None, None, None], Grid]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> Grid:
+        return Grid((0.0, 0.5, 1.0))
+
+
+class Left(Task[LeftContext, float]):
+    async def execute(self, ctx: LeftContext) -> float:
+        return min(ctx.inputs.points)
+
+
+class Right(Task[RightContext, float]):
+    async def execute(self, ctx: RightContext) -> float:
+        return max(ctx.inputs.points)
+
+
+class Join(Task[JoinContext, float]):
+    async def execute(self, ctx: JoinContext) -> float:
+        return ctx.inputs["right"] - ctx.inputs["left"]

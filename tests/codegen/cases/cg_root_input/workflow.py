@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from molexp import Workflow
+
+from cg_root_input.models import RunConfig
+from cg_root_input.tasks import BuildThermostat, CountSteps
+
+wf = Workflow("root-input", input=RunConfig)
+thermostat = wf.add(BuildThermostat())
+steps = wf.add(CountSteps())

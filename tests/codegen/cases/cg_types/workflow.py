@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from molexp import Workflow
+
+from cg_types.tasks import (
+    Atom,
+    Either,
+    Energy,
+    MaybeCell,
+    Nothing,
+    Report,
+    Sink,
+    Site,
+    Spec,
+    State,
+    Where,
+)
+
+wf = Workflow("types")
+nodes = {
+    "nothing": wf.add(Nothing()),
+    "cell": wf.add(MaybeCell(), name="cell"),
+    "either": wf.add(Either()),
+    "energy": wf.add(Energy()),
+    "atom": wf.add(Atom()),
+    "site": wf.add(Site()),
+    "spec": wf.add(Spec()),
+    "sink": wf.add(Sink()),
+    "where": wf.add(Where()),
+    "phase": wf.add(State(), name="phase"),
+}
+report = wf.add(Report(), after=nodes)
