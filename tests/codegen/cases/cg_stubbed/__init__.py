@@ -1,0 +1,1 @@
+"""Golden case of molexp gen --stubs: contexts live in a stub-only module."""
