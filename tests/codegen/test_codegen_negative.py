@@ -1,0 +1,580 @@
+"""Negative corpus: broken workflows, each with its pinned type errors on its edge.
+
+Every case starts from one small valid workflow (``BASE``), applies text patches before
+generation (a broken graph) or after it (a stale generated module), and pins, per broken
+edge, exactly one error: inside the check function named after the edge, with a message
+fragment. All cases go through one mypy run and one basedpyright run.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import attrs
+import pytest
+from codegen_helpers import Diagnostic, pyright_available, run_mypy, run_pyright
+
+BASE = {
+    "__init__.py": '"""A negative case."""\n',
+    "models.py": """\
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+from typing_extensions import ReadOnly, TypedDict
+
+
+@attrs.define
+class State:
+    steps: int = 0
+    temperature: float = 300.0
+
+
+@attrs.define
+class OtherState:
+    pressure: float = 1.0
+
+
+@attrs.frozen
+class Deps:
+    engine: str
+
+
+@attrs.frozen
+class Dataset:
+    values: tuple[float, ...]
+
+
+@attrs.frozen
+class Frames:
+    count: int
+
+
+@attrs.frozen
+class Model:
+    weights: tuple[float, ...]
+
+
+@attrs.frozen
+class Report:
+    score: float
+
+
+class HasTemperature(Protocol):
+    @property
+    def temperature(self) -> float: ...
+
+
+class HasPressure(Protocol):
+    @property
+    def pressure(self) -> float: ...
+
+
+class EvalInputs(TypedDict):
+    train: ReadOnly[Model]
+    baseline: ReadOnly[Model]
+""",
+    "tasks.py": """\
+from __future__ import annotations
+
+from typing import Any
+
+from molexp import Task, TaskContext
+
+from PKG.models import (
+    Dataset,
+    Deps,
+    EvalInputs,
+    Frames,
+    HasPressure,
+    HasTemperature,
+    Model,
+    OtherState,
+    Report,
+    State,
+)
+
+__all__ = ["Any", "Frames", "HasPressure", "HasTemperature", "OtherState"]
+
+
+class Prepare(Task[TaskContext[State, Deps, None], Dataset]):
+    async def execute(self, ctx: TaskContext[State, Deps, None]) -> Dataset:
+        return Dataset((1.0, 2.0))
+
+
+class Train(Task[TaskContext[State, Deps, Dataset], Model]):
+    async def execute(self, ctx: TaskContext[State, Deps, Dataset]) -> Model:
+        return Model(ctx.inputs.values)
+
+
+class Baseline(Task[TaskContext[HasTemperature, Any, Dataset], Model]):
+    async def execute(self, ctx: TaskContext[HasTemperature, Any, Dataset]) -> Model:
+        return Model((ctx.state.temperature,))
+
+
+class Evaluate(Task[TaskContext[State, Deps, EvalInputs], Report]):
+    async def execute(self, ctx: TaskContext[State, Deps, EvalInputs]) -> Report:
+        return Report(sum(ctx.inputs["train"].weights) - len(repr(ctx.inputs["baseline"])))
+""",
+    "workflow.py": """\
+from __future__ import annotations
+
+from molexp import Workflow
+
+from PKG.models import Deps, State
+from PKG.tasks import Baseline, Evaluate, Prepare, Train
+
+wf = Workflow("negative", state=State, deps=Deps)
+prepare = wf.add(Prepare())
+train = wf.add(Train(), after=prepare)
+baseline = wf.add(Baseline(), after=prepare)
+evaluate = wf.add(Evaluate(), after={"train": train, "baseline": baseline})
+""",
+}
+
+Patch = tuple[str, str, str]
+"""(file, old text, new text): ``old`` must occur in ``file``."""
+
+
+@attrs.frozen
+class Case:
+    name: str
+    expected: tuple[tuple[str, str], ...]
+    """(check function, message fragment) per broken edge."""
+    before: tuple[Patch, ...] = ()
+    after: tuple[Patch, ...] = ()
+    """Patches applied after generation: the generated module is then stale."""
+    pyright_also: tuple[str, ...] = ()
+    """Files where basedpyright also reports the mistake (it checks ``wf.add`` too)."""
+
+
+_CTX_ACCEPT = 'to "execute" of "{task}" has incompatible type "{ctx}"; expected "{want}"'
+
+CASES = [
+    Case(
+        "wrong_single_input",
+        before=(
+            (
+                "tasks.py",
+                "TaskContext[State, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset]) -> Model:\n        return Model(ctx.inputs.values)",
+                "TaskContext[State, Deps, Frames], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Frames]) -> Model:\n        return Model((float(ctx.inputs.count),))",
+            ),
+        ),
+        expected=(
+            (
+                "edge__prepare__train",
+                _CTX_ACCEPT.format(
+                    task="Train", ctx="TrainContext", want="TaskContext[State, Deps, Frames]"
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "fan_in_wrong_value_type",
+        before=(("models.py", "    baseline: ReadOnly[Model]", "    baseline: ReadOnly[Report]"),),
+        expected=(
+            (
+                "fan_in__evaluate",
+                _CTX_ACCEPT.format(
+                    task="Evaluate",
+                    ctx="EvaluateContext",
+                    want="TaskContext[State, Deps, EvalInputs]",
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "fan_in_missing_key",
+        before=(
+            (
+                "workflow.py",
+                '{"train": train, "baseline": baseline}',
+                '{"train": train, "base": baseline}',
+            ),
+        ),
+        expected=(
+            (
+                "fan_in__evaluate",
+                _CTX_ACCEPT.format(
+                    task="Evaluate",
+                    ctx="EvaluateContext",
+                    want="TaskContext[State, Deps, EvalInputs]",
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "fan_in_extra_key",  # the task declares a closed TypedDict (PEP 728)
+        before=(
+            (
+                "models.py",
+                "class EvalInputs(TypedDict):",
+                "class EvalInputs(TypedDict, closed=True):",
+            ),
+            (
+                "workflow.py",
+                '{"train": train, "baseline": baseline}',
+                '{"train": train, "baseline": baseline, "extra": prepare}',
+            ),
+        ),
+        expected=(
+            (
+                "fan_in__evaluate",
+                _CTX_ACCEPT.format(
+                    task="Evaluate",
+                    ctx="EvaluateContext",
+                    want="TaskContext[State, Deps, EvalInputs]",
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "state_mismatch",
+        before=(
+            (
+                "tasks.py",
+                "class Train(Task[TaskContext[State, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset])",
+                "class Train(Task[TaskContext[OtherState, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[OtherState, Deps, Dataset])",
+            ),
+        ),
+        expected=(
+            (
+                "edge__prepare__train",
+                _CTX_ACCEPT.format(
+                    task="Train", ctx="TrainContext", want="TaskContext[OtherState, Deps, Dataset]"
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "deps_mismatch",
+        before=(
+            (
+                "tasks.py",
+                "class Train(Task[TaskContext[State, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset])",
+                "class Train(Task[TaskContext[State, str, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, str, Dataset])",
+            ),
+        ),
+        expected=(
+            (
+                "edge__prepare__train",
+                _CTX_ACCEPT.format(
+                    task="Train", ctx="TrainContext", want="TaskContext[State, str, Dataset]"
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "protocol_state_not_satisfied",
+        before=(
+            (
+                "tasks.py",
+                "Task[TaskContext[HasTemperature, Any, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[HasTemperature, Any, Dataset]) -> Model:\n        return Model((ctx.state.temperature,))",
+                "Task[TaskContext[HasPressure, Any, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[HasPressure, Any, Dataset]) -> Model:\n        return Model((ctx.state.pressure,))",
+            ),
+        ),
+        expected=(
+            (
+                "edge__prepare__baseline",
+                _CTX_ACCEPT.format(
+                    task="Baseline",
+                    ctx="BaselineContext",
+                    want="TaskContext[HasPressure, Any, Dataset]",
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "root_state_mismatch",
+        before=(
+            (
+                "tasks.py",
+                "class Prepare(Task[TaskContext[State, Deps, None], Dataset]):\n    async def execute(self, ctx: TaskContext[State, Deps, None])",
+                "class Prepare(Task[TaskContext[OtherState, Deps, None], Dataset]):\n    async def execute(self, ctx: TaskContext[OtherState, Deps, None])",
+            ),
+        ),
+        expected=(
+            (
+                "edge__input__prepare",
+                _CTX_ACCEPT.format(
+                    task="Prepare", ctx="PrepareContext", want="TaskContext[OtherState, Deps, None]"
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "root_input_mismatch",  # the task wants an int, the workflow declares no input
+        before=(
+            (
+                "tasks.py",
+                "class Prepare(Task[TaskContext[State, Deps, None], Dataset]):\n    async def execute(self, ctx: TaskContext[State, Deps, None])",
+                "class Prepare(Task[TaskContext[State, Deps, int], Dataset]):\n    async def execute(self, ctx: TaskContext[State, Deps, int])",
+            ),
+        ),
+        expected=(
+            (
+                "edge__input__prepare",
+                _CTX_ACCEPT.format(
+                    task="Prepare", ctx="PrepareContext", want="TaskContext[State, Deps, int]"
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "optional_output_into_required_input",  # two edges break, one error each
+        before=(
+            (
+                "tasks.py",
+                "Dataset]):\n    async def execute(self, ctx: TaskContext[State, Deps, None]) -> Dataset:",
+                "Dataset | None]):\n    async def execute(self, ctx: TaskContext[State, Deps, None]) -> Dataset | None:",
+            ),
+        ),
+        expected=(
+            (
+                "edge__prepare__train",
+                _CTX_ACCEPT.format(
+                    task="Train", ctx="TrainContext", want="TaskContext[State, Deps, Dataset]"
+                ),
+            ),
+            (
+                "edge__prepare__baseline",
+                _CTX_ACCEPT.format(
+                    task="Baseline",
+                    ctx="BaselineContext",
+                    want="TaskContext[HasTemperature, Any, Dataset]",
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "workflow_without_deps",  # every task asking for Deps breaks; Baseline takes Any
+        before=(
+            (
+                "workflow.py",
+                'Workflow("negative", state=State, deps=Deps)',
+                'Workflow("negative", state=State)',
+            ),
+        ),
+        pyright_also=("workflow.py",),
+        expected=(
+            (
+                "edge__input__prepare",
+                _CTX_ACCEPT.format(
+                    task="Prepare", ctx="PrepareContext", want="TaskContext[State, Deps, None]"
+                ),
+            ),
+            (
+                "edge__prepare__train",
+                _CTX_ACCEPT.format(
+                    task="Train", ctx="TrainContext", want="TaskContext[State, Deps, Dataset]"
+                ),
+            ),
+            (
+                "fan_in__evaluate",
+                _CTX_ACCEPT.format(
+                    task="Evaluate",
+                    ctx="EvaluateContext",
+                    want="TaskContext[State, Deps, EvalInputs]",
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "stale_module_upstream_output_changed",  # Prepare now returns Frames; not regenerated
+        after=(
+            (
+                "tasks.py",
+                "Dataset]):\n    async def execute(self, ctx: TaskContext[State, Deps, None]) -> Dataset:\n        return Dataset((1.0, 2.0))",
+                "Frames]):\n    async def execute(self, ctx: TaskContext[State, Deps, None]) -> Frames:\n        return Frames(2)",
+            ),
+        ),
+        expected=(
+            (
+                "edge__prepare__train",
+                'Argument 1 has incompatible type "Frames"; expected "Dataset"',
+            ),
+            (
+                "edge__prepare__baseline",
+                'Argument 1 has incompatible type "Frames"; expected "Dataset"',
+            ),
+        ),
+    ),
+    Case(
+        "stale_module_fan_in_output_changed",  # Train now returns a Report; not regenerated
+        after=(
+            (
+                "tasks.py",
+                "Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset]) -> Model:\n        return Model(ctx.inputs.values)",
+                "Report]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset]) -> Report:\n        return Report(0.0)",
+            ),
+        ),
+        expected=(
+            (
+                "edge__train__evaluate",
+                'Argument 1 has incompatible type "Report"; expected "Model"',
+            ),
+        ),
+    ),
+    Case(
+        "task_declares_another_tasks_context",
+        before=(
+            (
+                "tasks.py",
+                "from molexp import Task, TaskContext\n",
+                "from molexp import Task, TaskContext\n\nfrom PKG.workflow_contexts import BaselineContext\n",
+            ),
+            (
+                "tasks.py",
+                "class Train(Task[TaskContext[State, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset])",
+                "class Train(Task[BaselineContext, Model]):\n    async def execute(self, ctx: BaselineContext)",
+            ),
+        ),
+        expected=(
+            (
+                "edge__prepare__train",
+                _CTX_ACCEPT.format(task="Train", ctx="TrainContext", want="BaselineContext"),
+            ),
+        ),
+    ),
+    Case(
+        "generic_value_mismatch",  # list[Model] where the task asks for list[Dataset]
+        before=(
+            (
+                "tasks.py",
+                "class Evaluate(Task[TaskContext[State, Deps, EvalInputs], Report]):",
+                "class Many(Task[TaskContext[State, Deps, None], list[Model]]):\n    async def execute(self, ctx: TaskContext[State, Deps, None]) -> list[Model]:\n        return []\n\n\n"
+                "class Count(Task[TaskContext[State, Deps, list[Dataset]], int]):\n    async def execute(self, ctx: TaskContext[State, Deps, list[Dataset]]) -> int:\n        return len(ctx.inputs)\n\n\n"
+                "class Evaluate(Task[TaskContext[State, Deps, EvalInputs], Report]):",
+            ),
+            (
+                "workflow.py",
+                "from PKG.tasks import Baseline, Evaluate, Prepare, Train",
+                "from PKG.tasks import Baseline, Count, Evaluate, Many, Prepare, Train",
+            ),
+            (
+                "workflow.py",
+                "evaluate = wf.add(",
+                "count = wf.add(Count(), after=wf.add(Many()))\nevaluate = wf.add(",
+            ),
+        ),
+        expected=(
+            (
+                "edge__many__count",
+                _CTX_ACCEPT.format(
+                    task="Count", ctx="CountContext", want="TaskContext[State, Deps, list[Dataset]]"
+                ),
+            ),
+        ),
+    ),
+]
+
+_EDGE_DEF = re.compile(r"^    async def (?P<name>(?:edge|fan_in)__\w+)\(")
+
+
+def _patch(folder: Path, patches: tuple[Patch, ...], package: str) -> None:
+    for file, old, new in patches:
+        path = folder / file
+        text = path.read_text()
+        old, new = old.replace("PKG", package), new.replace("PKG", package)
+        assert old in text, f"patch does not apply to {file}: {old!r}"
+        path.write_text(text.replace(old, new, 1))
+
+
+def _owner(generated: Path, line: int) -> str | None:
+    owner = None
+    for number, text in enumerate(generated.read_text().splitlines(), start=1):
+        match = _EDGE_DEF.match(text)
+        if match and number <= line:
+            owner = match["name"]
+    return owner
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every case as a package ``neg_<name>`` (plus the unbroken base), generated."""
+    from codegen.api import plan, write
+
+    root = tmp_path_factory.mktemp("negative")
+    for case in [Case("base", expected=()), *CASES]:
+        package = f"neg_{case.name}"
+        folder = root / package
+        folder.mkdir()
+        for file, text in BASE.items():
+            (folder / file).write_text(text.replace("PKG", package))
+        _patch(folder, case.before, package)
+        write(plan(str(folder / "workflow.py")))
+        _patch(folder, case.after, package)
+    return root
+
+
+def _by_case(root: Path, errors: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    grouped: dict[str, list[Diagnostic]] = {}
+    for error in errors:
+        grouped.setdefault(error.file.relative_to(root).parts[0][len("neg_") :], []).append(error)
+    return grouped
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(CASES) >= 12
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+@pytest.fixture(scope="module")
+def mypy_errors(corpus: Path) -> dict[str, list[Diagnostic]]:
+    packages = sorted(p for p in corpus.iterdir() if p.name.startswith("neg_"))
+    return _by_case(corpus, run_mypy(packages, cwd=corpus))
+
+
+def test_base_case_is_clean(mypy_errors: dict[str, list[Diagnostic]]) -> None:
+    assert mypy_errors.get("base", []) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_mypy_reports_one_error_per_broken_edge(
+    corpus: Path, mypy_errors: dict[str, list[Diagnostic]], case: Case
+) -> None:
+    errors = mypy_errors.get(case.name, [])
+    generated = corpus / f"neg_{case.name}" / "workflow_contexts.py"
+    found = sorted(((_owner(generated, e.line) or str(e.file)), e.message) for e in errors)
+    assert all(e.file == generated.resolve() for e in errors), found
+    assert len(found) == len(case.expected), found
+    for (owner, message), (want_owner, fragment) in zip(found, sorted(case.expected)):
+        assert owner == want_owner, found
+        assert fragment in message, (message, fragment)
+
+
+@pytest.fixture(scope="module")
+def pyright_errors(corpus: Path) -> dict[str, list[Diagnostic]]:
+    packages = sorted(p for p in corpus.iterdir() if p.name.startswith("neg_"))
+    return _by_case(corpus, run_pyright(packages, cwd=corpus, extra_paths=[corpus]))
+
+
+@pytest.mark.skipif(not pyright_available(), reason="basedpyright is not installed")
+@pytest.mark.parametrize("case", [Case("base", expected=()), *CASES], ids=lambda c: c.name)
+def test_basedpyright_reports_one_error_per_broken_edge(
+    corpus: Path, pyright_errors: dict[str, list[Diagnostic]], case: Case
+) -> None:
+    generated = corpus / f"neg_{case.name}" / "workflow_contexts.py"
+    also = {(generated.parent / name).resolve() for name in case.pyright_also}
+    errors = [e for e in pyright_errors.get(case.name, []) if e.file not in also]
+    assert all(e.file == generated.resolve() for e in errors), errors
+    owners = sorted(_owner(generated, e.line) or "?" for e in errors)
+    assert owners == sorted(owner for owner, _ in case.expected), errors
+    assert all("reportArgumentType" in e.message for e in errors), errors
+
+
+def test_molexp_check_names_the_edge(corpus: Path, tmp_path: Path) -> None:
+    """``molexp check`` tags a mypy error in the generated module with its check function."""
+    from codegen_helpers import molexp
+
+    package = tmp_path / "neg_state_mismatch"
+    shutil.copytree(
+        corpus / "neg_state_mismatch", package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    proc = molexp("check", "neg_state_mismatch/workflow.py", "--mypy-arg=--strict", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "is up to date" in proc.stdout
+    assert "[in edge__prepare__train]" in proc.stdout, proc.stdout
