@@ -83,7 +83,7 @@ def plan(
     stub = stubs is not None or out.suffix == ".pyi"
     runtime_twin = located.file.with_name(f"{located.file.stem}_contexts.py")
     extra = (out.stem,) if stub else ()
-    loaded = import_target(located, [out, runtime_twin] if stub else [out], extra)
+    loaded = import_target(located, [out, runtime_twin], extra)
     workflows = find_workflows(loaded, workflow)
     source = Path(os.path.relpath(located.file, out.parent)).as_posix()
     spec, warnings = build_module(workflows, source=source, stub=stub, line_length=line_length)
