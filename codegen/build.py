@@ -86,6 +86,8 @@ class _Builder:
         raw_contexts: list[dict[str, Any]] = []
         raw_edges: list[dict[str, Any]] = []
         used_syms: list[Sym] = []
+        quoted: set[Sym] = set()
+        unquoted: set[Sym] = set()
         check_syms: list[Sym] = []
         guarded = any(n.upstream for wf in self.workflows for n in wf.nodes)
         if guarded:
@@ -133,9 +135,14 @@ class _Builder:
                         "fields": fields,
                     }
                 )
-                used_syms += [*symbols(state), *symbols(deps), *symbols(node_input)]
+                in_bases = [*symbols(state), *symbols(deps), *symbols(node_input)]
+                used_syms += in_bases
+                quoted.update(Sym(s.module, s.top) for s in in_bases)
                 for field in fields:
                     used_syms += symbols(field[2])
+                    functional = any(keyword.iskeyword(k) for k in node.upstream)
+                    if node.input_shape == "fan_in" and not functional:
+                        unquoted.update(Sym(s.module, s.top) for s in symbols(field[2]))
                 check_syms.append(task_syms[node.id])
                 raw_edges.append(
                     {"node": node, "ctx": ctx_name, "tasks": task_syms, "prefix": prefix}
@@ -180,6 +187,7 @@ class _Builder:
             contexts=contexts,
             edges=tuple(edges),
             exports=tuple(exports),
+            quoted_only=bool(quoted - unquoted),
             helpers={key: local[sym] for key, sym in _HELPER_SYMBOLS.items() if guarded},
         )
 

@@ -114,5 +114,7 @@ class ModuleSpec:
     contexts: tuple[ContextSpec, ...]
     edges: tuple[EdgeSpec, ...]
     exports: tuple[str, ...]
+    quoted_only: bool
+    """Some import is used only inside quoted base-class arguments (linters miss those)."""
     helpers: Mapping[str, str]
     """Local names of the helpers the edge checks use (``Callable``, ``TypeVar``...)."""

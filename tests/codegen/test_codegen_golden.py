@@ -76,7 +76,7 @@ def test_goldens_pass_basedpyright_strict(generated: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
-def test_goldens_are_ruff_formatted() -> None:
+def test_goldens_are_ruff_formatted_and_pyflakes_clean() -> None:
     files = sorted(str(p) for p in GOLDEN.rglob("*_contexts.py*"))
     proc = subprocess.run(
         ["ruff", "format", "--isolated", "--check", "--line-length", "88", *files],
@@ -84,6 +84,12 @@ def test_goldens_are_ruff_formatted() -> None:
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    lint = subprocess.run(
+        ["ruff", "check", "--isolated", "--select", "F,RUF100", *files],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 _RUN_ALL = """
