@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 import tempfile
+import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,7 @@ __all__ = [
     "default_output",
     "find_orphans",
     "plan",
+    "project_line_length",
     "write",
 ]
 
@@ -69,17 +71,41 @@ def default_output(located: Located, stubs: Path | None) -> Path:
     return located.file.with_name(f"{located.file.stem}_contexts.py")
 
 
+def project_line_length(start: Path) -> int:
+    """The ruff line length configured for ``start`` (nearest ruff.toml / pyproject.toml
+    going up), else 88. Generated code is laid out for it so ``ruff format`` keeps it."""
+    for folder in [start, *start.parents]:
+        for name in ("ruff.toml", ".ruff.toml", "pyproject.toml"):
+            path = folder / name
+            if not path.is_file():
+                continue
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            table = data.get("tool", {}).get("ruff") if name == "pyproject.toml" else data
+            if isinstance(table, dict):
+                value = table.get("line-length")
+                return value if isinstance(value, int) and value > 0 else DEFAULT_LINE_LENGTH
+    return DEFAULT_LINE_LENGTH
+
+
 def plan(
     target: str,
     *,
     output: Path | None = None,
     workflow: str | None = None,
     stubs: Path | None = None,
-    line_length: int = DEFAULT_LINE_LENGTH,
+    line_length: int | None = None,
 ) -> Artifact:
-    """Import ``target``, read its workflow(s) and render the generated module's text."""
+    """Import ``target``, read its workflow(s) and render the generated module's text.
+
+    ``line_length`` defaults to the project's ruff setting (see ``project_line_length``).
+    """
     located = locate(target)
     out = output.resolve() if output is not None else default_output(located, stubs)
+    if line_length is None:
+        line_length = project_line_length(out.parent)
     stub = stubs is not None or out.suffix == ".pyi"
     runtime_twin = located.file.with_name(f"{located.file.stem}_contexts.py")
     extra = (out.stem,) if stub else ()

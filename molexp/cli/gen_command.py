@@ -80,8 +80,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--line-length",
         type=int,
-        default=88,
-        help="line length the output is laid out for (default 88, ruff's default)",
+        default=None,
+        help="line length the output is laid out for (default: the project's ruff "
+        "line-length from pyproject.toml/ruff.toml, else 88)",
     )
 
 

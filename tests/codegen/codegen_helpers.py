@@ -57,7 +57,9 @@ def run_mypy(
     """One mypy --strict run (in-process, cache shared across the session)."""
     from mypy import api
 
-    config = cwd / "mypy-test.ini"
+    import tempfile
+
+    config = Path(tempfile.mkdtemp(prefix="molexp-mypy-config-")) / "mypy.ini"
     search = os.pathsep.join(str(p) for p in [REPO, *mypy_path])
     config.write_text(
         "[mypy]\nstrict = True\nwarn_unused_ignores = True\n"
