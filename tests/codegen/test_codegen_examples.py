@@ -36,3 +36,16 @@ def test_example_runs() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "lj-cluster: minimum" in proc.stdout
     assert "lj-scan: minimum at r = 1.12" in proc.stdout
+
+
+def test_codegen_benchmark_runs_quick() -> None:
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/codegen.py", "--quick"],
+        cwd=REPO,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "linearity" in proc.stdout and "mypy --strict on 100 tasks" in proc.stdout
