@@ -159,10 +159,10 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
     def set_result(self, key: str, value: Any) -> None:
         """Record a small result; under a run it is durable when this returns."""
         binding = self._bound()
-        if binding is None:
-            self._results[key] = value
-        else:
+        if binding is not None:
             binding.set_result(key, value)
+        # Mirrored in memory so the WorkflowResult shows what this execution set.
+        self._results[key] = value
 
     def get_result(self, key: str, default: Any = None) -> Any:
         """Read back a result set by any task of this execution (or run)."""

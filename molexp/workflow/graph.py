@@ -230,7 +230,9 @@ class Workflow(Generic[StateT, DepsT, InputT]):
                     labels.append(key)
                 if show_types:
                     labels.append(type_label(up))
-                label = f"|{': '.join(labels)}|" if labels else ""
+                # Mermaid entity codes keep `A | B` and quotes from ending the label early.
+                text = ": ".join(labels).replace("|", "#124;").replace('"', "#quot;")
+                label = f"|{text}|" if labels else ""
                 lines.append(f"    {up.id} -->{label} {node.id}")
         return "\n".join(lines) + "\n"
 
