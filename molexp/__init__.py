@@ -4,9 +4,14 @@ from molexp._version import __version__
 from molexp.context import TaskContext
 from molexp.profile import ConfigError, ProfileConfig
 from molexp.runtime import TaskFailure, WorkflowFailed, WorkflowResult, WorkflowRuntime
-from molexp.workflow import Node, Task, TypeResolutionError, Workflow, WorkflowDefinitionError
+from molexp.channel import ChannelClosed
+from molexp.context import ActorContext
+from molexp.workflow import Actor, Node, Task, TypeResolutionError, Workflow, WorkflowDefinitionError
 
 __all__ = [
+    "Actor",
+    "ActorContext",
+    "ChannelClosed",
     "ConfigError",
     "Node",
     "ProfileConfig",

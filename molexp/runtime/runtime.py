@@ -19,13 +19,16 @@ import traceback
 from collections import deque
 from collections.abc import Mapping
 from time import perf_counter
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from molexp.context import SupportsRunBinding, TaskContext
+from molexp.channel import Channel, ChannelClosed
+from molexp.context import ActorContext, SupportsRunBinding, TaskContext
 from molexp.profile import ProfileConfig
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
+from molexp.workflow.actor import Actor
 from molexp.workflow.graph import Workflow
+from molexp.workflow.task import Task
 
 __all__ = ["WorkflowRuntime"]
 
@@ -37,8 +40,9 @@ I = TypeVar("I")  # noqa: E741 - the workflow input type
 class WorkflowRuntime:
     """Runs workflows in this process. ``max_concurrency`` bounds running task bodies."""
 
-    def __init__(self, *, max_concurrency: int | None = None) -> None:
+    def __init__(self, *, max_concurrency: int | None = None, channel_capacity: int = 1024) -> None:
         self.max_concurrency = _check_concurrency(max_concurrency)
+        self.channel_capacity = channel_capacity
 
     async def execute(
         self,
@@ -50,11 +54,13 @@ class WorkflowRuntime:
         config: ProfileConfig | Mapping[str, Any] | None = None,
         run_context: SupportsRunBinding | None = None,
         max_concurrency: int | None = None,
+        channel_capacity: int | None = None,
     ) -> WorkflowResult:
         """Run every task of ``workflow`` and return how it went (failures are not raised).
 
         ``state`` defaults to ``workflow.state_type()`` when the workflow declares a state
         class constructible without arguments. ``inputs`` is what root tasks receive.
+        ``channel_capacity`` bounds each actor's input buffer (backpressure).
         """
         if not isinstance(workflow, Workflow):
             raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
@@ -68,6 +74,7 @@ class WorkflowRuntime:
             config=ProfileConfig.coerce(config),
             run_context=run_context,
             limit=limit,
+            channel_capacity=channel_capacity or self.channel_capacity,
         )
         return await execution.run()
 
@@ -105,6 +112,7 @@ class _Execution:
         config: ProfileConfig,
         run_context: SupportsRunBinding | None,
         limit: int | None,
+        channel_capacity: int,
     ) -> None:
         self.workflow = workflow
         self.plan = plan
@@ -127,6 +135,15 @@ class _Execution:
         self.failure: TaskFailure | None = None
         self.cancelled: list[int] = []
         self.done: asyncio.Future[None] | None = None
+        self.yields: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+        # Every actor input channel exists from the start: a producer may stream before
+        # its consumer starts (the consumer waits for a task), bounded by the capacity.
+        self.inboxes: dict[int, Channel[Any]] = {
+            i: Channel(plan.ids[i], capacity=channel_capacity, producers=plan.producers[i])
+            for i in range(len(plan.ids))
+            if plan.producers[i]
+        }
 
     async def run(self) -> WorkflowResult:
         loop = asyncio.get_running_loop()
@@ -186,20 +203,24 @@ class _Execution:
             outputs = self.outputs
             inputs = {key: outputs[up] for key, up in plan.upstream[index]}
         task_id = plan.ids[index]
-        ctx: TaskContext[Any, Any, Any] = plan.context_classes[index](
-            state=self.state,
-            deps=self.deps,
-            inputs=inputs,
-            config=self.config,
-            run_context=self.run_context,
-            task_id=task_id,
-            workflow=self.workflow.name,
-            results=self.results,
-        )
+        task = plan.tasks[index]
         self.running.add(index)
         started = perf_counter()
         try:
-            output = await plan.tasks[index].execute(ctx)
+            if isinstance(task, Task):
+                ctx: TaskContext[Any, Any, Any] = plan.context_classes[index](
+                    state=self.state,
+                    deps=self.deps,
+                    inputs=inputs,
+                    config=self.config,
+                    run_context=self.run_context,
+                    task_id=task_id,
+                    workflow=self.workflow.name,
+                    results=self.results,
+                )
+                output = await task.execute(ctx)
+            else:
+                output = await self._run_actor(index, task, inputs)
         except asyncio.CancelledError:
             if self.stopping:
                 self.cancelled.append(index)
@@ -216,6 +237,43 @@ class _Execution:
         self.outputs[index] = output
         self.completed[index] = True
         return not self.stopping
+
+    async def _run_actor(self, index: int, actor: Actor[Any, Any], inputs: Any) -> Any:
+        """Drive ``actor.run`` to its end; the output is its last yield (None if none)."""
+        task_id = self.plan.ids[index]
+        inbox = self.inboxes.get(index)
+        outboxes = tuple(self.inboxes[j] for j in self.plan.channel_downstream[index])
+        context_class = cast(
+            type[ActorContext[Any, Any, Any, Any, Any]], self.plan.context_classes[index]
+        )
+        ctx = context_class(
+            state=self.state,
+            deps=self.deps,
+            inputs=inputs,
+            config=self.config,
+            run_context=self.run_context,
+            task_id=task_id,
+            workflow=self.workflow.name,
+            results=self.results,
+            inbox=inbox,
+            outboxes=outboxes,
+        )
+        count = 0
+        last: Any = None
+        try:
+            async for item in actor.run(ctx):
+                count += 1
+                last = item
+        except ChannelClosed:
+            pass  # the `while True: await ctx.receive()` loop ended: normal completion
+        finally:
+            self.yields[task_id] = count
+            self.sent[task_id] = ctx.sent
+            for outbox in outboxes:
+                outbox.close_producer()
+            if inbox is not None:
+                inbox.abandon()
+        return last
 
     def _fail(self, index: int, exc: BaseException) -> None:
         if self.failure is None:
@@ -262,4 +320,6 @@ class _Execution:
             failure=self.failure,
             cancelled=tuple(ids[i] for i in sorted(cancelled)),
             not_started=not_started,
+            yields=self.yields,
+            sent=self.sent,
         )
