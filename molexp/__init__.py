@@ -3,7 +3,7 @@
 from molexp._version import __version__
 from molexp.context import TaskContext
 from molexp.profile import ConfigError, ProfileConfig
-from molexp.runtime import TaskFailure, WorkflowFailed, WorkflowResult, WorkflowRuntime
+from molexp.runtime import ExecutionObserver, TaskFailure, WorkflowFailed, WorkflowResult, WorkflowRuntime
 from molexp.channel import ChannelClosed
 from molexp.context import ActorContext
 from molexp.workflow import Actor, Node, Task, TypeResolutionError, Workflow, WorkflowDefinitionError
@@ -13,6 +13,7 @@ __all__ = [
     "ActorContext",
     "ChannelClosed",
     "ConfigError",
+    "ExecutionObserver",
     "Node",
     "ProfileConfig",
     "Task",

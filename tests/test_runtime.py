@@ -301,3 +301,59 @@ def test_deep_chain_and_wide_fan_out() -> None:
     join = fan.add(Echo(), after=leaves, name="join")
     out = run(fan, inputs=3).output(join)
     assert len(out) == 2000 and set(out.values()) == {3}
+
+
+def test_factories_build_state_deps_and_input_from_the_profile() -> None:
+    seen: dict[str, Any] = {}
+
+    class Look(Task):
+        async def execute(self, ctx: TaskContext) -> None:
+            seen.update(state=ctx.state, deps=ctx.deps, inputs=ctx.inputs)
+
+    wf = Workflow(
+        "factories",
+        state=State,
+        make_state=lambda cfg: State(log=[cfg.get("tag", "none")]),
+        make_deps=lambda cfg: f"engine:{cfg.get('engine')}",
+        make_input=lambda cfg: cfg.get("n", 0) * 2,
+    )
+    wf.add(Look())
+    run(wf, config=ProfileConfig({"engine": "lammps", "n": 4, "tag": "quick"}, name="quick"))
+    assert seen == {"state": State(log=["quick"]), "deps": "engine:lammps", "inputs": 8}
+    run(wf, state=State(), deps="given", inputs=1)
+    assert seen == {"state": State(), "deps": "given", "inputs": 1}
+
+
+def test_a_failing_factory_names_the_workflow_and_factory() -> None:
+    wf = Workflow("broken", make_deps=lambda cfg: cfg["missing"])
+    wf.add(Echo())
+    with pytest.raises(RuntimeError, match=r"workflow 'broken': make_deps\(config\) failed: KeyError"):
+        run(wf)
+
+
+def test_observer_hears_starts_finishes_failures_and_cancellations() -> None:
+    from molexp import ExecutionObserver
+
+    events: list[tuple[str, str]] = []
+
+    class Record(ExecutionObserver):
+        def task_started(self, task_id: str) -> None:
+            events.append(("started", task_id))
+
+        def task_finished(self, task_id: str, seconds: float) -> None:
+            assert seconds >= 0
+            events.append(("finished", task_id))
+
+        def task_failed(self, task_id: str, error: BaseException) -> None:
+            events.append(("failed", task_id))
+
+        def task_cancelled(self, task_id: str) -> None:
+            events.append(("cancelled", task_id))
+
+    wf = Workflow("observed", state=State)
+    first = wf.add(Sleep(0), name="first")
+    wf.add(Sleep(5), after=first, name="slow")
+    wf.add(Boom(0.01), after=first, name="boom")
+    asyncio.run(WorkflowRuntime().execute(wf, observer=Record()))
+    assert events[:2] == [("started", "first"), ("finished", "first")]
+    assert set(events[2:]) == {("started", "slow"), ("started", "boom"), ("failed", "boom"), ("cancelled", "slow")}

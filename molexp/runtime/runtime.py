@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 from molexp.channel import Channel, ChannelClosed
 from molexp.context import ActorContext, SupportsRunBinding, TaskContext
 from molexp.profile import ProfileConfig
+from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
 from molexp.workflow.actor import Actor
@@ -55,23 +56,28 @@ class WorkflowRuntime:
         run_context: SupportsRunBinding | None = None,
         max_concurrency: int | None = None,
         channel_capacity: int | None = None,
+        observer: ExecutionObserver | None = None,
     ) -> WorkflowResult:
         """Run every task of ``workflow`` and return how it went (failures are not raised).
 
-        ``state`` defaults to ``workflow.state_type()`` when the workflow declares a state
-        class constructible without arguments. ``inputs`` is what root tasks receive.
-        ``channel_capacity`` bounds each actor's input buffer (backpressure).
+        Values not given are built from the profile by the workflow's ``make_state``,
+        ``make_deps`` and ``make_input``; a declared state class without ``make_state`` is
+        built with no arguments. ``inputs`` is what root tasks receive.
+        ``channel_capacity`` bounds each actor's input buffer (backpressure); ``observer``
+        is told when each task starts, finishes or fails (progress displays).
         """
         if not isinstance(workflow, Workflow):
             raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
         limit = _check_concurrency(max_concurrency) or self.max_concurrency
+        profile = ProfileConfig.coerce(config)
         execution = _Execution(
             workflow,
             plan_for(workflow),
-            state=_default_state(workflow) if state is None else state,
-            deps=deps,
-            inputs=inputs,
-            config=ProfileConfig.coerce(config),
+            state=_default_state(workflow, profile) if state is None else state,
+            deps=_built(workflow, "make_deps", profile) if deps is None else deps,
+            inputs=_built(workflow, "make_input", profile) if inputs is None else inputs,
+            config=profile,
+            observer=observer,
             run_context=run_context,
             limit=limit,
             channel_capacity=channel_capacity or self.channel_capacity,
@@ -85,7 +91,21 @@ def _check_concurrency(value: int | None) -> int | None:
     return value
 
 
-def _default_state(workflow: Workflow[Any, Any, Any]) -> Any:
+def _built(workflow: Workflow[Any, Any, Any], factory_name: str, config: ProfileConfig) -> Any:
+    factory = getattr(workflow, factory_name)
+    if factory is None:
+        return None
+    try:
+        return factory(config)
+    except Exception as exc:
+        raise RuntimeError(
+            f"workflow {workflow.name!r}: {factory_name}(config) failed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _default_state(workflow: Workflow[Any, Any, Any], config: ProfileConfig) -> Any:
+    if workflow.make_state is not None:
+        return _built(workflow, "make_state", config)
     state_type = workflow.state_type
     if state_type is None:
         return None
@@ -110,6 +130,7 @@ class _Execution:
         deps: Any,
         inputs: Any,
         config: ProfileConfig,
+        observer: ExecutionObserver | None,
         run_context: SupportsRunBinding | None,
         limit: int | None,
         channel_capacity: int,
@@ -120,6 +141,7 @@ class _Execution:
         self.deps = deps
         self.inputs = inputs
         self.config = config
+        self.observer = observer
         self.run_context = run_context
         self.limit = limit if limit is not None else len(plan.ids) + 1
         self.results: dict[str, Any] = {}
@@ -205,6 +227,9 @@ class _Execution:
         task_id = plan.ids[index]
         task = plan.tasks[index]
         self.running.add(index)
+        observer = self.observer
+        if observer is not None:
+            observer.task_started(task_id)
         started = perf_counter()
         try:
             if isinstance(task, Task):
@@ -224,6 +249,8 @@ class _Execution:
         except asyncio.CancelledError:
             if self.stopping:
                 self.cancelled.append(index)
+                if observer is not None:
+                    observer.task_cancelled(task_id)
                 raise
             # Cancelled by someone other than this runtime: the task did not complete.
             self._fail(index, asyncio.CancelledError(f"task {task_id!r} was cancelled"))
@@ -233,7 +260,9 @@ class _Execution:
             return False
         finally:
             self.running.discard(index)
-        self.durations[index] = perf_counter() - started
+        elapsed = self.durations[index] = perf_counter() - started
+        if observer is not None:
+            observer.task_finished(task_id, elapsed)
         self.outputs[index] = output
         self.completed[index] = True
         return not self.stopping
@@ -276,6 +305,8 @@ class _Execution:
         return last
 
     def _fail(self, index: int, exc: BaseException) -> None:
+        if self.observer is not None:
+            self.observer.task_failed(self.plan.ids[index], exc)
         if self.failure is None:
             self.failure = TaskFailure(
                 task_id=self.plan.ids[index],

@@ -19,11 +19,12 @@ for the upstream to finish; after an actor, a task receives the actor's last yie
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Literal
 
 from typing_extensions import TypeVar
 
+from molexp.profile import ProfileConfig
 from molexp.workflow.actor import Actor
 from molexp.workflow.errors import WorkflowDefinitionError
 from molexp.workflow.task import Task, default_task_name
@@ -119,13 +120,34 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         state: type[StateT] | None = None,
         deps: type[DepsT] | None = None,
         input: type[InputT] | None = None,
+        make_state: Callable[[ProfileConfig], StateT] | None = None,
+        make_deps: Callable[[ProfileConfig], DepsT] | None = None,
+        make_input: Callable[[ProfileConfig], InputT] | None = None,
     ) -> None:
+        """``state``/``deps``/``input`` declare the types (the generator reads them).
+
+        ``make_state``/``make_deps``/``make_input`` build the values from the selected
+        profile when ``execute`` is not given them, which is how ``molexp run`` gets them.
+        Without ``make_state``, a declared state class is built with no arguments.
+        """
         if not isinstance(name, str) or not name:
             raise WorkflowDefinitionError(f"workflow name must be a non-empty string, got {name!r}")
         self.name = name
         self.state_type = state
         self.deps_type = deps
         self.input_type = input
+        for label, factory in (
+            ("make_state", make_state),
+            ("make_deps", make_deps),
+            ("make_input", make_input),
+        ):
+            if factory is not None and not callable(factory):
+                raise WorkflowDefinitionError(
+                    f"workflow {name!r}: {label} must be a callable taking the ProfileConfig"
+                )
+        self.make_state = make_state
+        self.make_deps = make_deps
+        self.make_input = make_input
         self._nodes: list[Node[Any]] = []
         self._by_id: dict[str, Node[Any]] = {}
 
