@@ -73,16 +73,18 @@ def locate(target: str) -> Located:
         if not all(p.isidentifier() for p in parts):
             raise LoadError(f"{target}: {'.'.join(parts)!r} is not an importable module name")
         return Located(".".join(parts), file, folder)
-    if not all(p.isidentifier() for p in target.split(".")):
+    parts = target.split(".")
+    if not all(p.isidentifier() for p in parts):
         raise LoadError(f"{target!r} is neither a .py file nor a dotted module name")
-    with _on_path(Path.cwd()):
-        try:
-            spec = importlib.util.find_spec(target)
-        except (ImportError, ValueError) as exc:
-            raise LoadError(f"cannot find module {target!r}: {exc}") from exc
-    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
-        raise LoadError(f"cannot find module {target!r} (run from the folder it imports from)")
-    return Located(target, Path(spec.origin).resolve(), Path.cwd())
+    # Search the folders without importing the parent packages: their __init__ may import
+    # the generated module, which must only happen once the placeholder is in place.
+    for entry in [os.getcwd(), *sys.path]:
+        base = Path(entry or os.getcwd())
+        candidate = base.joinpath(*parts[:-1], parts[-1] + ".py")
+        packages = [base.joinpath(*parts[:i]) for i in range(1, len(parts))]
+        if candidate.is_file() and all((p / "__init__.py").is_file() for p in packages):
+            return Located(target, candidate.resolve(), base.resolve())
+    raise LoadError(f"cannot find module {target!r} (run from the folder it imports from)")
 
 
 @contextlib.contextmanager

@@ -209,3 +209,14 @@ def test_help_lists_the_commands(tmp_path: Path, flag: str) -> None:
     proc = molexp(flag, cwd=tmp_path)
     assert proc.returncode == 0
     assert "gen" in proc.stdout and "check" in proc.stdout
+
+
+def test_bootstrap_when_the_package_init_imports_the_contexts(tmp_path: Path) -> None:
+    """The placeholder is in place before any parent package is imported."""
+    case = _case(tmp_path)
+    init = case / "__init__.py"
+    init.write_text(init.read_text() + "from cg_chain.workflow_contexts import AnalyzeContext\n")
+    proc = molexp("gen", "cg_chain.workflow", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    expected = (GOLDEN / "cg_chain" / "workflow_contexts.py").read_text()
+    assert (case / "workflow_contexts.py").read_text() == expected
