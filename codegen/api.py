@@ -120,9 +120,11 @@ def plan(
 def write(artifact: Artifact) -> bool:
     """Write the artifact if its text changed; True when the file was (re)written."""
     path = artifact.path
+    mode = 0o644
     try:
         if path.read_text(encoding="utf-8") == artifact.text:
             return False
+        mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +132,7 @@ def write(artifact: Artifact) -> bool:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(artifact.text)
+        os.chmod(tmp, mode)  # mkstemp creates 0600; a generated module is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -14,7 +14,6 @@ import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
-import importlib.util
 import os
 import sys
 import types

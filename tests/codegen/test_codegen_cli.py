@@ -30,6 +30,7 @@ def test_bootstrap_from_no_generated_module(tmp_path: Path) -> None:
     proc = molexp("gen", "cg_chain/workflow.py", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "wrote cg_chain/workflow_contexts.py" in proc.stdout
+    assert (case / "workflow_contexts.py").stat().st_mode & 0o777 == 0o644
     expected = (GOLDEN / "cg_chain" / "workflow_contexts.py").read_text()
     assert (case / "workflow_contexts.py").read_text() == expected
 
