@@ -14,6 +14,8 @@ import keyword
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from codegen.errors import CodegenError, TypeRenderError
 from codegen.model import ContextSpec, EdgeSpec, Field, ImportLine, InputsSpec, ModuleSpec
 from codegen.naming import BUILTIN_NAMES, NameAllocator, pascal, snake
@@ -73,6 +75,30 @@ def _has_return_annotation(task: Any) -> bool:
     return "return" in getattr(execute, "__annotations__", {})
 
 
+@attrs.frozen
+class _RawField:
+    key: str
+    upstream_id: str
+    type: TypeNode
+    upstream_task: str
+
+
+@attrs.frozen
+class _Pending:
+    """A node whose names are allocated, waiting for the import aliases to resolve types."""
+
+    node: Node[Any]
+    workflow: str
+    context: str
+    inputs: str | None
+    state: TypeNode
+    deps: TypeNode
+    input: TypeNode
+    fields: tuple[_RawField, ...]
+    tasks: Mapping[str, Sym]
+    prefix: str
+
+
 class _Builder:
     def __init__(self, workflows: Sequence[Workflow[Any, Any, Any]], stub: bool) -> None:
         self.workflows = workflows
@@ -83,8 +109,7 @@ class _Builder:
 
     def build(self, *, source: str, line_length: int) -> ModuleSpec:
         prefixed = len(self.workflows) > 1
-        raw_contexts: list[dict[str, Any]] = []
-        raw_edges: list[dict[str, Any]] = []
+        pending: list[_Pending] = []
         used_syms: list[Sym] = []
         quoted: set[Sym] = set()
         unquoted: set[Sym] = set()
@@ -114,39 +139,38 @@ class _Builder:
                     self.names.allocate(base, "Inputs") if node.input_shape == "fan_in" else None
                 )
                 fields = tuple(
-                    (key, up.id, outputs[up.id], type(up.task).__name__)
+                    _RawField(key, up.id, outputs[up.id], type(up.task).__name__)
                     for key, up in node.upstream.items()
                 )
                 if node.input_shape == "root":
                     node_input = wf_input
                 elif node.input_shape == "single":
-                    node_input = fields[0][2]
+                    node_input = fields[0].type
                 else:
                     node_input = Name(inputs_name or "")
-                raw_contexts.append(
-                    {
-                        "name": ctx_name,
-                        "inputs_name": inputs_name,
-                        "node": node,
-                        "workflow": wf.name,
-                        "state": state,
-                        "deps": deps,
-                        "input": node_input,
-                        "fields": fields,
-                    }
+                pending.append(
+                    _Pending(
+                        node=node,
+                        workflow=wf.name,
+                        context=ctx_name,
+                        inputs=inputs_name,
+                        state=state,
+                        deps=deps,
+                        input=node_input,
+                        fields=fields,
+                        tasks=task_syms,
+                        prefix=prefix,
+                    )
                 )
                 in_bases = [*symbols(state), *symbols(deps), *symbols(node_input)]
                 used_syms += in_bases
                 quoted.update(Sym(s.module, s.top) for s in in_bases)
+                functional = any(keyword.iskeyword(k) for k in node.upstream)
                 for field in fields:
-                    used_syms += symbols(field[2])
-                    functional = any(keyword.iskeyword(k) for k in node.upstream)
+                    used_syms += symbols(field.type)
                     if node.input_shape == "fan_in" and not functional:
-                        unquoted.update(Sym(s.module, s.top) for s in symbols(field[2]))
+                        unquoted.update(Sym(s.module, s.top) for s in symbols(field.type))
                 check_syms.append(task_syms[node.id])
-                raw_edges.append(
-                    {"node": node, "ctx": ctx_name, "tasks": task_syms, "prefix": prefix}
-                )
                 wf_hash.append(
                     [
                         node.id,
@@ -161,9 +185,9 @@ class _Builder:
         local = self.allocate_imports([*used_syms, *check_syms])
         # Pass 3: edge check names (after every class name is known).
         edges: list[EdgeSpec] = []
-        for raw in raw_edges:
-            edges += self.node_edges(raw, local)
-        contexts = tuple(self.context_spec(raw, local) for raw in raw_contexts)
+        for item in pending:
+            edges += self.node_edges(item, local)
+        contexts = tuple(self.context_spec(item, local) for item in pending)
         type_imports = _import_lines(local, used_syms)
         check_imports = _import_lines(local, check_syms)
         all_imports = _import_lines(local, [*used_syms, *check_syms])
@@ -227,44 +251,49 @@ class _Builder:
             local[sym] = self.names.allocate(first)
         return local
 
-    def context_spec(self, raw: Mapping[str, Any], local: Mapping[Sym, str]) -> ContextSpec:
-        node: Node[Any] = raw["node"]
+    def context_spec(self, item: _Pending, local: Mapping[Sym, str]) -> ContextSpec:
+        node = item.node
         fields = tuple(
-            Field(key=key, type=resolve(tp, local), upstream_id=up_id, upstream_task=up_task)
-            for key, up_id, tp, up_task in raw["fields"]
+            Field(
+                key=f.key,
+                type=resolve(f.type, local),
+                upstream_id=f.upstream_id,
+                upstream_task=f.upstream_task,
+            )
+            for f in item.fields
         )
         inputs = None
-        if raw["inputs_name"] is not None:
+        if item.inputs is not None:
             inputs = InputsSpec(
-                name=raw["inputs_name"],
+                name=item.inputs,
                 node_id=node.id,
                 fields=fields,
                 functional=any(keyword.iskeyword(f.key) for f in fields),
             )
         return ContextSpec(
-            name=raw["name"],
+            name=item.context,
             node_id=node.id,
             task_class=type(node.task).__name__,
-            workflow=raw["workflow"],
+            workflow=item.workflow,
             shape=node.input_shape,
-            state=resolve(raw["state"], local),
-            deps=resolve(raw["deps"], local),
-            input=resolve(raw["input"], local),
+            state=resolve(item.state, local),
+            deps=resolve(item.deps, local),
+            input=resolve(item.input, local),
             upstream=fields,
             inputs=inputs,
         )
 
-    def node_edges(self, raw: Mapping[str, Any], local: Mapping[Sym, str]) -> list[EdgeSpec]:
-        node: Node[Any] = raw["node"]
-        tasks: Mapping[str, Sym] = raw["tasks"]
-        prefix = snake(raw["prefix"]) + "__" if raw["prefix"] else ""
+    def node_edges(self, item: _Pending, local: Mapping[Sym, str]) -> list[EdgeSpec]:
+        node = item.node
+        tasks = item.tasks
+        prefix = snake(item.prefix) + "__" if item.prefix else ""
 
         def task_name(node_id: str) -> str:
             name = resolve(tasks[node_id], local)
             assert isinstance(name, Name)
             return name.text
 
-        common = {"node_id": node.id, "task": task_name(node.id), "context": raw["ctx"]}
+        common = {"node_id": node.id, "task": task_name(node.id), "context": item.context}
         if node.input_shape == "root":
             name = self.names.allocate(f"edge__{prefix}input__{node.id}")
             return [EdgeSpec(name=name, kind="root", **common)]
