@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TASKS = '''\
+TASKS = """\
 from __future__ import annotations
 
 from typing import Any
@@ -58,9 +58,9 @@ class Step(Task[TaskContext[State, None, Frame], Frame]):
 class Reduce(Task[TaskContext[State, None, Any], Frame]):
     async def execute(self, ctx: TaskContext[State, None, Any]) -> Frame:
         return Frame(sum(f.step for f in ctx.inputs.values()))
-'''
+"""
 
-WORKFLOW_HEAD = '''\
+WORKFLOW_HEAD = """\
 from __future__ import annotations
 
 from molexp import Workflow
@@ -69,7 +69,7 @@ from PKG.tasks import Reduce, Start, State, Step
 
 wf = Workflow("bench", state=State)
 prev = wf.add(Start(), name="t0")
-'''
+"""
 
 
 def write_package(root: Path, name: str, size: int) -> Path:
@@ -160,7 +160,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [100, 1000] if args.quick else [100, 1000, 5000]
     repeats = 1 if args.quick else 3
-    mypy_sizes = set() if args.mypy_sizes == "none" else {int(s) for s in args.mypy_sizes.split(",")}
+    mypy_sizes = (
+        set() if args.mypy_sizes == "none" else {int(s) for s in args.mypy_sizes.split(",")}
+    )
     if args.quick:
         mypy_sizes &= {100}
 
@@ -170,7 +172,9 @@ def main() -> None:
     old_path = os.environ.get("MYPYPATH")
     os.environ["MYPYPATH"] = str(ROOT)
     try:
-        print(f"{'tasks':>6} {'import':>9} {'gen':>9} {'gen/task':>10} {'gen/import':>11} {'lines':>8}")
+        print(
+            f"{'tasks':>6} {'import':>9} {'gen':>9} {'gen/task':>10} {'gen/import':>11} {'lines':>8}"
+        )
         per_task: list[float] = []
         for size in sizes:
             name = f"bench_{size}"
@@ -181,7 +185,9 @@ def main() -> None:
                 f"{size:>6} {t_import * 1e3:>7.1f}ms {t_gen * 1e3:>7.1f}ms "
                 f"{t_gen / size * 1e6:>8.1f}µs {t_gen / t_import:>10.1f}x {lines:>8}"
             )
-        print(f"linearity: gen µs/task at the largest size / smallest = {per_task[-1] / per_task[0]:.2f}")
+        print(
+            f"linearity: gen µs/task at the largest size / smallest = {per_task[-1] / per_task[0]:.2f}"
+        )
         if mypy_sizes:
             (root / "startup.py").write_text("x: int = 1\n")
             os.chdir(root)

@@ -40,6 +40,7 @@ def molexp(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         env=subprocess_env(),
         capture_output=True,
         text=True,
+        check=False,
         timeout=120,
     )
 
@@ -55,9 +56,9 @@ def run_mypy(
     targets: Sequence[Path], *, cwd: Path, mypy_path: Sequence[Path] = ()
 ) -> list[Diagnostic]:
     """One mypy --strict run (in-process, cache shared across the session)."""
-    from mypy import api
-
     import tempfile
+
+    from mypy import api
 
     config = Path(tempfile.mkdtemp(prefix="molexp-mypy-config-")) / "mypy.ini"
     search = os.pathsep.join(str(p) for p in [REPO, *mypy_path])
@@ -126,6 +127,7 @@ def run_pyright(
         cwd=cwd,
         capture_output=True,
         text=True,
+        check=False,
         timeout=600,
     )
     report = json.loads(proc.stdout)

@@ -4,13 +4,12 @@ comment must appear verbatim in that file, and the documented commands work."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from codegen_helpers import REPO, molexp
 
 DOCS = [REPO / "docs" / "codegen.md", REPO / "docs" / "readme-typed-section.md"]
-EXCERPT = re.compile(r"^```py\n# (?P<path>\S+\.pyi?)\n(?P<body>.*?)^```", re.S | re.M)
+EXCERPT = re.compile(r"^```py\n# (?P<path>\S+\.pyi?)\n(?P<body>.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def _excerpts() -> list[tuple[str, str, str]]:

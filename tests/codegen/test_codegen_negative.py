@@ -445,9 +445,11 @@ CASES = [
             (
                 "tasks.py",
                 "class Evaluate(Task[TaskContext[State, Deps, EvalInputs], Report]):",
-                "class Many(Task[TaskContext[State, Deps, None], list[Model]]):\n    async def execute(self, ctx: TaskContext[State, Deps, None]) -> list[Model]:\n        return []\n\n\n"
-                "class Count(Task[TaskContext[State, Deps, list[Dataset]], int]):\n    async def execute(self, ctx: TaskContext[State, Deps, list[Dataset]]) -> int:\n        return len(ctx.inputs)\n\n\n"
-                "class Evaluate(Task[TaskContext[State, Deps, EvalInputs], Report]):",
+                (
+                    "class Many(Task[TaskContext[State, Deps, None], list[Model]]):\n    async def execute(self, ctx: TaskContext[State, Deps, None]) -> list[Model]:\n        return []\n\n\n"
+                    "class Count(Task[TaskContext[State, Deps, list[Dataset]], int]):\n    async def execute(self, ctx: TaskContext[State, Deps, list[Dataset]]) -> int:\n        return len(ctx.inputs)\n\n\n"
+                    "class Evaluate(Task[TaskContext[State, Deps, EvalInputs], Report]):"
+                ),
             ),
             (
                 "workflow.py",

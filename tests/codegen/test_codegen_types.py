@@ -41,7 +41,7 @@ def _text(tp: Any) -> str:
         (tuple, "tuple[Any, ...]"),
         (dict, "dict[Any, Any]"),
         (typing.List, "list[Any]"),  # noqa: UP006
-        (typing.Sequence[int], "Sequence[int]"),  # noqa: UP006
+        (typing.Sequence[int], "Sequence[int]"),
         (collections.abc.Mapping, "Mapping[Any, Any]"),
         (collections.abc.Callable[[int, str], bool], "Callable[[int, str], bool]"),
         (collections.abc.Callable[..., None], "Callable[..., None]"),

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from molexp import Task, TaskContext
-
 from cg_chain.models import Deps, Energy, State, Structure, Trajectory
 from cg_chain.workflow_contexts import AnalyzeContext, SimulateContext
+from molexp import Task, TaskContext
 
 
 class Load(Task[TaskContext[State, Deps, None], Structure]):

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_chain.models import Deps, State
 from cg_chain.tasks import Analyze, Load, Simulate
+from molexp import Workflow
 
 wf = Workflow("chain", state=State, deps=Deps)
 load = wf.add(Load())

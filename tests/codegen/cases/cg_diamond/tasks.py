@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import attrs
 
-from molexp import Task, TaskContext
-
 from cg_diamond.workflow_contexts import JoinContext, LeftContext, RightContext
+from molexp import Task, TaskContext
 
 
 @attrs.frozen

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_diamond.tasks import Join, Left, Prepare, Right
+from molexp import Workflow
 
 wf = Workflow("diamond")
 prepare = wf.add(Prepare())

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from molexp import Task, TaskContext
-
 from cg_fan_in3.models import Frame, State, Summary
 from cg_fan_in3.workflow_contexts import SummarizeContext
+from molexp import Task, TaskContext
 
 
 class Energy(Task[TaskContext[State, None, None], float]):

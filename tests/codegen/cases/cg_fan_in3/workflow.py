@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_fan_in3.models import State
 from cg_fan_in3.tasks import Energy, Frames, Metadata, Summarize
+from molexp import Workflow
 
 wf = Workflow("fan-in", state=State)
 energy = wf.add(Energy())

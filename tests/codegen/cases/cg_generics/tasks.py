@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from molexp import Task, TaskContext
 
 from cg_generics.models import Box, Model
 from cg_generics.workflow_contexts import ConsumeContext
+from molexp import Task, TaskContext
 
 
 class Models(Task[TaskContext[None, None, None], list[Model]]):

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_generics.tasks import Boxed, Consume, Models, Scorer, Scores, Seq, Shape
+from molexp import Workflow
 
 wf = Workflow("generics")
 models = wf.add(Models())

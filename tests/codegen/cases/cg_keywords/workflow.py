@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_keywords.tasks import Collect, Scale, Step
+from molexp import Workflow
 
 wf = Workflow("keywords")
 lam = wf.add(Step(), name="lambda")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from molexp import Task, TaskContext, Workflow
-
 from cg_multi.workflow_contexts import RelaxMinimizeContext, ScanMinimizeContext
+from molexp import Task, TaskContext, Workflow
 
 
 class Start(Task[TaskContext[None, None, float], float]):

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from molexp import Task, TaskContext
-
 from cg_protocol.models import Dataset, Deps, HasEngine, HasPositions, State
+from molexp import Task, TaskContext
 
 # A reusable task: it works in any workflow whose state has positions.
 ReusableCtx = TaskContext[HasPositions, HasEngine, Dataset]

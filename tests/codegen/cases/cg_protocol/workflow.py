@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_protocol.models import Deps, State
 from cg_protocol.tasks import Center, Load, Tail, Untyped
+from molexp import Workflow
 
 wf = Workflow("protocol-state", state=State, deps=Deps)
 load = wf.add(Load())

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from molexp import Task
-
 from cg_root_input.models import Thermostat
 from cg_root_input.workflow_contexts import BuildThermostatContext, CountStepsContext
+from molexp import Task
 
 
 class BuildThermostat(Task[BuildThermostatContext, Thermostat]):

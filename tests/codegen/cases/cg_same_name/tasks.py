@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from molexp import Task, TaskContext
-
 from cg_same_name.a.frames import Frame
 from cg_same_name.b import frames as pictures
 from cg_same_name.workflow_contexts import CompareContext, TrainContext
+from molexp import Task, TaskContext
 
 
 class Simulate(Task[TaskContext[None, None, None], Frame]):

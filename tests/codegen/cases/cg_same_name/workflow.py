@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_same_name.tasks import Compare, Draw, Note, Simulate, Train
+from molexp import Workflow
 
 wf = Workflow("same-name")
 simulate = wf.add(Simulate())

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_stubbed.tasks import Draw, Merge, Scale
+from molexp import Workflow
 
 wf = Workflow("stubbed", input=int)
 draw = wf.add(Draw())

@@ -3,10 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
-from molexp import Task, TaskContext
-
 from cg_types.models import AtomId, Cell, Lattice, Phase, Spectrum, Writer
 from cg_types.workflow_contexts import ReportContext
+from molexp import Task, TaskContext
 
 Root = TaskContext[None, None, None]
 
@@ -16,12 +15,12 @@ class Nothing(Task[Root, None]):
         return None
 
 
-class MaybeCell(Task[Root, Optional[Cell]]):
+class MaybeCell(Task[Root, Optional[Cell]]):  # noqa: UP045
     async def execute(self, ctx: Root) -> Optional[Cell]:  # noqa: UP045 - rendered as X | None
         return None
 
 
-class Either(Task[Root, Union[int, str]]):
+class Either(Task[Root, Union[int, str]]):  # noqa: UP007
     async def execute(self, ctx: Root) -> Union[int, str]:  # noqa: UP007 - rendered as X | Y
         return 1
 
@@ -58,8 +57,8 @@ class Where(Task[Root, Path]):
         return Path(".")
 
 
-class State(Task[Root, Literal[Phase.SOLID, Phase.LIQUID] | Literal["gas"]]):
-    async def execute(self, ctx: Root) -> Literal[Phase.SOLID, Phase.LIQUID] | Literal["gas"]:
+class State(Task[Root, Literal[Phase.SOLID, Phase.LIQUID, "gas"]]):
+    async def execute(self, ctx: Root) -> Literal[Phase.SOLID, Phase.LIQUID, "gas"]:
         return "gas"
 
 

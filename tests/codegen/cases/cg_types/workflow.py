@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from molexp import Workflow
-
 from cg_types.tasks import (
     Atom,
     Either,
@@ -15,6 +13,7 @@ from cg_types.tasks import (
     State,
     Where,
 )
+from molexp import Workflow
 
 wf = Workflow("types")
 nodes = {
