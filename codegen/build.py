@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import keyword
+import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,6 +42,7 @@ DEFAULT_LINE_LENGTH = 88
 
 # Names the generated module binds at runtime (or defines) besides the contexts.
 _RUNTIME_NAMES = ("TYPE_CHECKING", "TaskContext", "TypedDict", "annotations", "final")
+_TASK_CONTEXT = Sym("molexp", "TaskContext")
 _HELPER_NAMES = ("_expect", "_output", "_T", "_O")
 _HELPER_SYMBOLS = {
     "Awaitable": Sym("collections.abc", "Awaitable"),
@@ -188,11 +191,17 @@ class _Builder:
         for item in pending:
             edges += self.node_edges(item, local)
         contexts = tuple(self.context_spec(item, local) for item in pending)
-        type_imports = _import_lines(local, used_syms)
+        # A stub imports TypedDict/final/TaskContext in the same sorted block as the types.
+        stub_syms = [_TASK_CONTEXT, Sym("typing", "final")]
+        if any(p.inputs is not None for p in pending):
+            stub_syms.append(Sym("typing", "TypedDict"))
+        stub_local = {**local, **{s: s.qualname for s in stub_syms}}
+        type_imports = _import_lines(stub_local, [*stub_syms, *used_syms])
         check_imports = _import_lines(local, check_syms)
         all_imports = _import_lines(local, [*used_syms, *check_syms])
         exports = sorted(
-            [c.name for c in contexts] + [c.inputs.name for c in contexts if c.inputs is not None]
+            [c.name for c in contexts] + [c.inputs.name for c in contexts if c.inputs is not None],
+            key=dunder_all_key,
         )
         runtime_typing = ["TYPE_CHECKING", "final"]
         if any(c.inputs is not None for c in contexts):
@@ -341,23 +350,48 @@ def _task_symbol(node: Node[Any], where: str) -> Sym:
 
 
 def _import_lines(local: Mapping[Sym, str], used: Sequence[Sym]) -> tuple[ImportLine, ...]:
+    """``from m import ...`` statements laid out as ruff's isort does by default: stdlib
+    first, then the rest; modules case-insensitively; plain names combined in one
+    statement (constants, classes, then the rest), each aliased name in its own."""
     needed = {Sym(s.module, s.top) for s in used}
     by_module: dict[str, list[tuple[str, str | None]]] = {}
     for sym in needed:
         name = local[sym]
         alias = None if name == sym.qualname else name
         by_module.setdefault(sym.module, []).append((sym.qualname, alias))
-    order = sorted(by_module, key=lambda m: (_module_group(m), m))
-    return tuple(ImportLine(m, tuple(sorted(by_module[m])), _module_group(m)) for m in order)
+    lines: list[ImportLine] = []
+    for module in sorted(by_module, key=lambda m: (_module_group(m), natural_key(m.lower()))):
+        group = _module_group(module)
+        names = by_module[module]
+        plain = sorted((n for n in names if n[1] is None), key=lambda n: _member_key(n[0]))
+        if plain:
+            lines.append(ImportLine(module, tuple(plain), group))
+        for aliased in sorted(
+            (n for n in names if n[1] is not None), key=lambda n: _member_key(n[0])
+        ):
+            lines.append(ImportLine(module, (aliased,), group))
+    return tuple(lines)
+
+
+def _member_key(name: str) -> tuple[int, tuple[str | int, ...]]:
+    kind = 0 if len(name) > 1 and name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, natural_key(name)
+
+
+def natural_key(text: str) -> tuple[str | int, ...]:
+    """``AB2`` < ``AB22`` < ``ABC``: digit runs compare as numbers (ruff's natural order)."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
 
 
 def _module_group(module: str) -> int:
-    top = module.split(".", 1)[0]
-    if top in ("typing", "collections", "typing_extensions", "builtins"):
-        return 0
-    if top == "molexp":
-        return 1
-    return 2
+    """0 for the standard library, 1 for everything else (molexp included)."""
+    return 0 if module.split(".", 1)[0] in sys.stdlib_module_names else 1
+
+
+def dunder_all_key(name: str) -> tuple[int, tuple[str | int, ...]]:
+    """The order ruff (RUF022) wants in ``__all__``: SCREAMING_CASE, CamelCase, the rest."""
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, natural_key(name)
 
 
 def _hash(data: Any) -> str:

@@ -34,7 +34,7 @@ class ImportLine:
     module: str
     names: tuple[tuple[str, str | None], ...]
     group: int
-    """0 typing/collections, 1 molexp, 2 everything else (a blank line between groups)."""
+    """0 the standard library, 1 everything else (a blank line between groups)."""
 
 
 @attrs.frozen
@@ -108,7 +108,7 @@ class ModuleSpec:
     imports: tuple[ImportLine, ...]
     """Everything the module imports under ``TYPE_CHECKING`` (types, tasks, helpers)."""
     type_imports: tuple[ImportLine, ...]
-    """What the context and mapping declarations need (a stub imports only these)."""
+    """What a stub imports: the types, ``TaskContext``, ``TypedDict`` and ``final``."""
     check_imports: tuple[ImportLine, ...]
     """What the edge checks need (task classes, helpers)."""
     contexts: tuple[ContextSpec, ...]

@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from codegen.build import natural_key
 from codegen.model import ImportLine, ModuleSpec
 
 __all__ = ["render_checks", "render_module", "render_stub"]
@@ -66,6 +67,8 @@ def render_stub(spec: ModuleSpec) -> str:
 
 def render_checks(spec: ModuleSpec, stub_module: str) -> str:
     """The edge checks of a stub, importing its contexts from ``stub_module``."""
-    contexts = tuple(sorted((c.name, None) for c in spec.contexts))
-    imports = (*spec.check_imports, ImportLine(stub_module, contexts, 3))
+    contexts = tuple(
+        sorted(((c.name, None) for c in spec.contexts), key=lambda n: natural_key(n[0]))
+    )
+    imports = (*spec.check_imports, ImportLine(stub_module, contexts, 1))
     return _render("checks.py.jinja", m=spec, imports=imports)

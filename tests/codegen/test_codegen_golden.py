@@ -85,7 +85,7 @@ def test_goldens_are_ruff_formatted_and_pyflakes_clean() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lint = subprocess.run(
-        ["ruff", "check", "--no-cache", "--isolated", "--select", "F,RUF100", *files],
+        ["ruff", "check", "--no-cache", "--isolated", "--select", "F,I001,RUF022,RUF100", *files],
         capture_output=True,
         text=True,
         check=False,

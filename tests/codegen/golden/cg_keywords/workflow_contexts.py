@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from cg_keywords.tasks import Collect, Scale, Step
 
 __all__ = [
-    "AB22Context",
     "AB2Context",
+    "AB22Context",
     "ABContext",
     "ClassContext",
     "ClassInputs",

@@ -18,11 +18,9 @@ if TYPE_CHECKING:
     from typing import TypeVar
 
     from cg_same_name.a.frames import Frame as cg_same_name_a_frames_Frame
-    from cg_same_name.b.frames import (
-        Any,
-        Frame as cg_same_name_b_frames_Frame,
-        TrainContext as frames_TrainContext,
-    )
+    from cg_same_name.b.frames import Any
+    from cg_same_name.b.frames import Frame as cg_same_name_b_frames_Frame
+    from cg_same_name.b.frames import TrainContext as frames_TrainContext
     from cg_same_name.tasks import Compare, Draw, Note, Simulate, Train
 
 __all__ = [

@@ -14,6 +14,7 @@ from molexp import TaskContext
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from pathlib import Path
     from typing import Annotated, Literal, TypeVar
 
     from cg_types.models import AtomId, Cell, Lattice, Phase, Spectrum, Writer
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
         State,
         Where,
     )
-    from pathlib import Path
 
 __all__ = [
     "AtomContext",
