@@ -21,11 +21,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from codegen.errors import LoadError
 from molexp.context import TaskContext
+from molexp.workflow.errors import WorkflowLoadError
 from molexp.workflow.graph import Workflow
+from molexp.workflow.loader import LoadedModule, Located, import_located, on_path
+from molexp.workflow.loader import find_workflows as _find_workflows
+from molexp.workflow.loader import locate as _locate
 
 __all__ = [
     "LoadedModule",
@@ -38,65 +40,20 @@ __all__ = [
 ]
 
 
-@attrs.frozen
-class Located:
-    """Where a workflow module is: its dotted name, file, and the sys.path entry it needs."""
-
-    name: str
-    file: Path
-    root: Path | None
-
-
-@attrs.frozen
-class LoadedModule:
-    name: str
-    file: Path
-    module: types.ModuleType
-
-
 def locate(target: str) -> Located:
-    """``path/to/workflow.py`` (pytest-style: the first folder up without ``__init__.py``
-    goes on sys.path) or a dotted ``package.module`` importable from the current folder."""
-    path = Path(target)
-    if target.endswith((".py", ".pyi")) or path.exists() or os.sep in target or "/" in target:
-        if not path.is_file():
-            raise LoadError(f"{target}: no such file")
-        if path.suffix != ".py":
-            raise LoadError(f"{target}: not a Python module (expected a .py file)")
-        file = path.resolve()
-        parts = [file.stem]
-        folder = file.parent
-        while (folder / "__init__.py").is_file() and folder.parent != folder:
-            parts.insert(0, folder.name)
-            folder = folder.parent
-        if not all(p.isidentifier() for p in parts):
-            raise LoadError(f"{target}: {'.'.join(parts)!r} is not an importable module name")
-        return Located(".".join(parts), file, folder)
-    parts = target.split(".")
-    if not all(p.isidentifier() for p in parts):
-        raise LoadError(f"{target!r} is neither a .py file nor a dotted module name")
-    # Search the folders without importing the parent packages: their __init__ may import
-    # the generated module, which must only happen once the placeholder is in place.
-    for entry in [os.getcwd(), *sys.path]:
-        base = Path(entry or os.getcwd())
-        candidate = base.joinpath(*parts[:-1], parts[-1] + ".py")
-        packages = [base.joinpath(*parts[:i]) for i in range(1, len(parts))]
-        if candidate.is_file() and all((p / "__init__.py").is_file() for p in packages):
-            return Located(target, candidate.resolve(), base.resolve())
-    raise LoadError(f"cannot find module {target!r} (run from the folder it imports from)")
-
-
-@contextlib.contextmanager
-def _on_path(root: Path | None) -> Iterator[None]:
-    if root is None or str(root) in sys.path:
-        yield
-        return
-    sys.path.insert(0, str(root))
+    """``path/to/workflow.py`` or ``package.module`` (see ``molexp.workflow.loader``)."""
     try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(str(root))
+        return _locate(target)
+    except WorkflowLoadError as exc:
+        raise LoadError(str(exc)) from exc
+
+
+def find_workflows(loaded: LoadedModule, name: str | None = None) -> list[Workflow[Any, Any, Any]]:
+    """The module's Workflow objects in definition order (or the one named ``name``)."""
+    try:
+        return _find_workflows(loaded, name)
+    except WorkflowLoadError as exc:
+        raise LoadError(str(exc)) from exc
 
 
 def module_names_for(output: Path, roots: Sequence[str]) -> set[str]:
@@ -194,45 +151,8 @@ def import_target(
     located: Located, outputs: Sequence[Path], extra_names: Sequence[str] = ()
 ) -> LoadedModule:
     """Import the workflow module with placeholders standing in for ``outputs``."""
-    with _on_path(located.root), placeholder_imports(outputs, extra_names):
+    with on_path(located.root), placeholder_imports(outputs, extra_names):
         try:
-            module = importlib.import_module(located.name)
-        except SyntaxError as exc:
-            raise LoadError(
-                f"{exc.filename}:{exc.lineno}: syntax error while importing "
-                f"{located.name}: {exc.msg}"
-            ) from exc
-        except Exception as exc:
-            raise LoadError(
-                f"{located.file}: importing {located.name} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-    return LoadedModule(located.name, located.file, module)
-
-
-def find_workflows(loaded: LoadedModule, name: str | None = None) -> list[Workflow[Any, Any, Any]]:
-    """The module's Workflow objects in definition order (or the one named ``name``)."""
-    found: list[Workflow[Any, Any, Any]] = []
-    attrs_of: dict[int, str] = {}
-    for attr, value in vars(loaded.module).items():
-        if isinstance(value, Workflow) and all(value is not w for w in found):
-            found.append(value)
-            attrs_of[id(value)] = attr
-    if name is not None:
-        chosen = [w for w in found if w.name == name or attrs_of[id(w)] == name]
-        if not chosen:
-            known = ", ".join(repr(w.name) for w in found) or "none"
-            raise LoadError(f"{loaded.file}: no workflow named {name!r} (found: {known})")
-        return chosen[:1]
-    if not found:
-        raise LoadError(
-            f"{loaded.file}: module {loaded.name} defines no molexp Workflow "
-            "(a module-level `wf = Workflow(...)`)"
-        )
-    names = [w.name for w in found]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise LoadError(
-            f"{loaded.file}: several workflows are named {', '.join(map(repr, dupes))}; "
-            "give them distinct names or pick one with --workflow"
-        )
-    return found
+            return import_located(located)
+        except WorkflowLoadError as exc:
+            raise LoadError(str(exc)) from exc
