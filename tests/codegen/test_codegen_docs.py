@@ -8,7 +8,7 @@ import re
 import pytest
 from codegen_helpers import REPO, molexp
 
-DOCS = [REPO / "docs" / "codegen.md", REPO / "docs" / "readme-typed-section.md"]
+DOCS = [REPO / "docs" / "codegen.md", REPO / "README.md"]
 EXCERPT = re.compile(r"^```py\n# (?P<path>\S+\.pyi?)\n(?P<body>.*?)^```", re.DOTALL | re.MULTILINE)
 
 
@@ -30,7 +30,7 @@ def test_excerpt_is_verbatim(doc: str, path: str, body: str) -> None:
 
 
 def test_documented_check_command_passes() -> None:
-    text = (REPO / "docs" / "readme-typed-section.md").read_text()
+    text = (REPO / "README.md").read_text()
     assert "molexp check examples/typed/workflow.py --mypy-arg=--strict" in text
     proc = molexp("check", "examples/typed/workflow.py", "--mypy-arg=--strict", cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
