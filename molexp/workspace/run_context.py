@@ -39,7 +39,7 @@ from molexp.workspace.errors import AssetNameError, RunStateError
 from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS, VERSIONS
 from molexp.workspace.manifest import Manifest, ManifestWriter
 from molexp.workspace.names import check_asset_name, path_conflict
-from molexp.workspace.storage import link_latest, write_version
+from molexp.workspace.storage import check_inside, link_latest, write_version
 
 if TYPE_CHECKING:
     from molexp.workspace.run import Run
@@ -305,8 +305,14 @@ class RunContext:
             path = self._run.path / rel
             with self._manifest.writer() as writer:
                 record = writer.index.latest("log", name)
+                check_inside(self._run.path, path, name)
                 ensure_dir(path.parent, fsync=self._ws.fsync)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+                check_inside(self._run.path, path, name)
+                fd = os.open(
+                    path,
+                    os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
+                    0o644,
+                )
                 if record is None:
                     record = {
                         "id": os.urandom(16).hex(),

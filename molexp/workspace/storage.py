@@ -19,7 +19,7 @@ from molexp.workspace.atomic import ensure_dir, write_all
 from molexp.workspace.encoding import Encoded
 from molexp.workspace.errors import AssetNameError
 
-__all__ = ["StoredFile", "link_latest", "write_version"]
+__all__ = ["StoredFile", "check_inside", "link_latest", "write_version"]
 
 _CHUNK = 1 << 20
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
@@ -33,9 +33,13 @@ class StoredFile:
         self.sha256 = sha256
 
 
-def _inside(folder: Path, target: Path, name: str) -> None:
+def check_inside(folder: Path, target: Path, name: str) -> None:
+    """Refuse ``target`` when its nearest existing parent resolves outside ``folder``."""
     real_folder = os.path.realpath(folder)
-    real_parent = os.path.realpath(target.parent)
+    parent = target.parent
+    while not parent.exists() and parent != folder and parent.parent != parent:
+        parent = parent.parent
+    real_parent = os.path.realpath(parent)
     if real_parent != real_folder and not real_parent.startswith(real_folder + os.sep):
         raise AssetNameError(
             f"name {name!r} resolves outside {str(folder)!r} (through a symbolic link)"
@@ -47,8 +51,9 @@ def write_version(
 ) -> StoredFile:
     """Write ``encoded`` to ``folder/rel`` (a fresh path), fsynced; return size and sha256."""
     target = folder / rel
+    check_inside(folder, target, name)  # before creating any folder through a symbolic link
     ensure_dir(target.parent, fsync=fsync)
-    _inside(folder, target, name)
+    check_inside(folder, target, name)
     digest = hashlib.sha256()
     size = 0
     fd = os.open(target, _WRITE_FLAGS, 0o644)
@@ -77,8 +82,9 @@ def link_latest(folder: Path, version_rel: str, latest_rel: str, *, name: str, f
     Falls back to a copy where hard links are not supported.
     """
     latest = folder / latest_rel
+    check_inside(folder, latest, name)
     ensure_dir(latest.parent, fsync=fsync)
-    _inside(folder, latest, name)
+    check_inside(folder, latest, name)
     if latest.is_dir() and not latest.is_symlink():
         raise AssetNameError(f"name {name!r} is an existing folder in {str(folder)!r}")
     tmp = latest.with_name(f".{latest.name}.{secrets.token_hex(4)}.tmp")
