@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from molexp.profile import ProfileConfig
 from molexp.workspace import Workspace
 
 from .conftest import catalog_view, manifest_view
@@ -25,9 +26,8 @@ def _populate(ws: Workspace) -> None:
                 b.log(task).append("line")
                 b.checkpoint(f"{task}-state", data={"step": 1})
     failed = ws.project("q").experiment("e").add_run()
-    with pytest.raises(RuntimeError):
-        with failed.start(profile=__import__("molexp").ProfileConfig({}, name="gpu")):
-            raise RuntimeError("x")
+    with pytest.raises(RuntimeError), failed.start(profile=ProfileConfig({}, name="gpu")):
+        raise RuntimeError("x")
     ws.assets.add("shared", "data")
 
 

@@ -62,9 +62,8 @@ def test_exception_fails_the_run_with_type_message_traceback(ws: Workspace) -> N
 def test_keyboard_interrupt_and_cancellation_cancel_the_run(ws: Workspace) -> None:
     exp = ws.project("p").experiment("e")
     run = exp.add_run()
-    with pytest.raises(KeyboardInterrupt):
-        with run.start():
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), run.start():
+        raise KeyboardInterrupt
     assert run.status is RunStatus.CANCELLED and run.error is not None
     assert run.error.type == "KeyboardInterrupt"
 
@@ -107,10 +106,9 @@ def test_explicit_fail_without_exception(ws: Workspace) -> None:
 
 def test_restart_after_failure_is_a_new_attempt(ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run()
-    with pytest.raises(RuntimeError):
-        with run.start(profile={"a": 1}) as rc:
-            rc.set_result("first", 1)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), run.start(profile={"a": 1}) as rc:
+        rc.set_result("first", 1)
+        raise RuntimeError("boom")
     with run.start(profile={"a": 2}) as rc:
         assert rc.attempt == 2
         assert rc.get_result("first") == 1
@@ -124,13 +122,11 @@ def test_restart_after_failure_is_a_new_attempt(ws: Workspace) -> None:
 def test_cannot_start_a_running_or_succeeded_run(ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run()
     with run.start():
-        with pytest.raises(RunStateError, match="already running"):
-            with run.start():
-                pass
-        assert run.status is RunStatus.RUNNING  # the failed second start changed nothing
-    with pytest.raises(RunStateError, match="already succeeded; add a new run"):
-        with run.start():
+        with pytest.raises(RunStateError, match="already running"), run.start():
             pass
+        assert run.status is RunStatus.RUNNING  # the failed second start changed nothing
+    with pytest.raises(RunStateError, match="already succeeded; add a new run"), run.start():
+        pass
 
 
 def test_context_is_closed_after_the_block(ws: Workspace) -> None:

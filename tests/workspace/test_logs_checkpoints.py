@@ -27,17 +27,15 @@ def test_log_appends_lines_and_keeps_the_asset_current(ws: Workspace) -> None:
     [row] = ws.catalog.query_assets(kind="log")
     assert row.line_count == 5 and row.size == len(text.encode())  # synced when the run ended
     assert len([a for a in run.assets() if a.kind == "log"]) == 1
-    with pytest.raises(TypeError, match="takes a str"):
-        with run.experiment.add_run().start() as rc2:
-            rc2.log("x").append(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="takes a str"), run.experiment.add_run().start() as rc2:
+        rc2.log("x").append(b"bytes")  # type: ignore[arg-type]
 
 
 def test_log_continues_across_attempts(ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run()
-    with pytest.raises(RuntimeError):
-        with run.start() as rc:
-            rc.log("run").append("attempt 1")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), run.start() as rc:
+        rc.log("run").append("attempt 1")
+        raise RuntimeError("crash")
     with run.start() as rc:
         log = rc.log("run")
         assert log.line_count == 1
@@ -49,12 +47,11 @@ def test_log_continues_across_attempts(ws: Workspace) -> None:
 
 def test_checkpoints_chain_within_and_across_attempts(ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run()
-    with pytest.raises(RuntimeError):
-        with run.start() as rc:
-            c1 = rc.bind_task("md").checkpoint("state", data={"step": 100})
-            c2 = rc.bind_task("md").checkpoint("state", data={"step": 200})
-            other = rc.checkpoint("other", data=b"\x00")
-            raise RuntimeError("wall time")
+    with pytest.raises(RuntimeError), run.start() as rc:
+        c1 = rc.bind_task("md").checkpoint("state", data={"step": 100})
+        c2 = rc.bind_task("md").checkpoint("state", data={"step": 200})
+        other = rc.checkpoint("other", data=b"\x00")
+        raise RuntimeError("wall time")
     assert isinstance(c1, CheckpointAsset)
     assert c1.previous is None and c2.previous == c1.id and other.previous is None
     assert (c1.version, c2.version) == (1, 2)
