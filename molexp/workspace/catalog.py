@@ -17,6 +17,7 @@ locked".
 
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
 import json
 import logging
@@ -24,6 +25,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,6 +104,43 @@ _INSERT_ASSET = (
 _UTC = _dt.UTC
 
 
+FLUSH_DELAY = 0.05
+"""Seconds a batch of asset records may wait before the flusher commits it."""
+FLUSH_COUNT = 2000
+
+
+class _Pending:
+    __slots__ = ("end", "inode", "key", "manifest", "records", "start")
+
+    def __init__(
+        self,
+        key: ScopeKey,
+        manifest: Path,
+        records: list[Mapping[str, Any]],
+        start: int,
+        end: int,
+        inode: int,
+    ) -> None:
+        self.key = key
+        self.manifest = manifest
+        self.records = records
+        self.start = start
+        self.end = end
+        self.inode = inode
+
+
+_OPEN_CATALOGS: weakref.WeakSet[Catalog] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for catalog in list(_OPEN_CATALOGS):
+        try:
+            catalog.flush()
+        except Exception:  # noqa: BLE001, S110 - reconciled on the next open anyway
+            pass
+
+
 @attrs.frozen
 class ReconcileReport:
     """What a reconcile or rebuild changed in the catalog."""
@@ -166,6 +205,14 @@ class Catalog:
         self._lock = threading.RLock()
         self._file_lock = FileLock(self._root / CATALOG_DIR / CATALOG_LOCK)
         self._reconciled = False
+        self._pending: list[_Pending] = []
+        self._pending_count = 0
+        self._pending_pid = os.getpid()
+        self._pending_lock = threading.Lock()
+        self._wake = threading.Condition(self._pending_lock)
+        self._flush_lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
+        _OPEN_CATALOGS.add(self)
 
     # -- connection ---------------------------------------------------------------------
 
@@ -243,6 +290,7 @@ class Catalog:
             except BaseException:
                 self._reconciled = False
                 raise
+        self.flush()  # this process's batched records are visible to its own queries
         return conn
 
     @contextmanager
@@ -258,6 +306,12 @@ class Catalog:
             conn.execute("COMMIT")
 
     def close(self) -> None:
+        """Commit batched records and close the connection of this process."""
+        if self._pending_pid == os.getpid():
+            self.flush()
+        with self._pending_lock:
+            self._flusher = None
+            self._wake.notify_all()
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
@@ -280,20 +334,93 @@ class Catalog:
     ) -> None:
         """Index ``records``, appended to ``manifest`` between byte ``start`` and ``end``.
 
-        If the catalog had not seen everything before ``start`` (a writer died between its
-        append and its insert), the gap is read from the manifest first.
+        The insert is batched: it is committed within ``FLUSH_DELAY`` seconds by a daemon
+        thread, before any query of this process, when the run context closes and at exit,
+        so that a small durable save does not pay for a SQLite transaction (and the extra
+        filesystem journal traffic it causes). A process killed before the batch is committed
+        loses nothing: the records are in the manifest and the next open re-indexes them.
         """
-        rel = self._source_rel(manifest)
-        with self._write() as conn:
-            row = conn.execute("SELECT inode, offset FROM sources WHERE path=?", (rel,)).fetchone()
-            if (row is None and start == 0) or (row is not None and tuple(row) == (inode, start)):
-                self._insert(conn, key, rel, records, from_files=False)
+        flush_now = False
+        with self._pending_lock:
+            if self._pending_pid != os.getpid():  # forked: the parent flushes its own batch
+                self._pending, self._pending_count, self._flusher = [], 0, None
+                self._pending_pid = os.getpid()
+            last = self._pending[-1] if self._pending else None
+            if (
+                last is not None
+                and last.manifest == manifest
+                and (last.end, last.inode)
+                == (
+                    start,
+                    inode,
+                )
+            ):
+                last.records.extend(records)
+                last.end = end
             else:
-                self._sync_source(conn, key, manifest, rel, row, inode)
-            conn.execute(
-                "INSERT OR REPLACE INTO sources(path, inode, offset) VALUES (?, ?, ?)",
-                (rel, inode, end),
+                self._pending.append(_Pending(key, manifest, list(records), start, end, inode))
+            self._pending_count += len(records)
+            if self._pending_count >= FLUSH_COUNT:
+                flush_now = True
+            elif self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_loop, name="molexp-catalog-flush", daemon=True
+                )
+                self._flusher.start()
+            else:
+                self._wake.notify()
+        if flush_now:
+            self.flush()
+
+    def _flush_loop(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._pending_lock:
+                while not self._pending:
+                    if self._flusher is not me:
+                        return
+                    self._wake.wait()
+            time.sleep(FLUSH_DELAY)  # let a burst of saves gather into one transaction
+            try:
+                self.flush()
+            except Exception as exc:  # noqa: BLE001 - never kill the flusher; reconcile later
+                self._ws._catalog_failed(exc)
+
+    def flush(self) -> None:
+        """Commit the batched asset records of this process now."""
+        with self._flush_lock:
+            with self._pending_lock:
+                batch, self._pending, self._pending_count = self._pending, [], 0
+            if not batch:
+                return
+            try:
+                with self._write() as conn:
+                    for pending in batch:
+                        self._apply(conn, pending)
+            except BaseException:
+                self._reconciled = False  # the records are in the manifests: re-derive them
+                raise
+
+    def _apply(self, conn: sqlite3.Connection, pending: _Pending) -> None:
+        """Index a contiguous run of records, or catch the source up from its file."""
+        rel = self._source_rel(pending.manifest)
+        row = conn.execute("SELECT inode, offset FROM sources WHERE path=?", (rel,)).fetchone()
+        if (row is None and pending.start == 0) or (
+            row is not None and tuple(row) == (pending.inode, pending.start)
+        ):
+            self._insert(conn, pending.key, rel, pending.records, from_files=False)
+            new_offset = pending.end
+        else:
+            # Someone else's records come first (another process, or a writer that died
+            # between its append and its insert): read the file from where we stopped.
+            _, new_offset = self._sync_source(
+                conn, pending.key, pending.manifest, rel, row, pending.inode
             )
+            new_offset = max(new_offset, pending.end)
+        conn.execute(
+            "INSERT OR REPLACE INTO sources(path, inode, offset) VALUES (?, ?, ?)",
+            (rel, pending.inode, new_offset),
+        )
 
     def _sync_source(
         self,
@@ -389,12 +516,14 @@ class Catalog:
 
     def update_log(self, asset_id: str, *, size: int, lines: int) -> None:
         """Record the current size and line count of a log asset."""
+        self.flush()  # its record may still be in the batch
         with self._write() as conn:
             conn.execute("UPDATE assets SET size=?, lines=? WHERE id=?", (size, lines, asset_id))
 
     def refresh_logs(self, run_id: str) -> None:
         """Re-read the size and line count of every log of ``run_id`` from its file."""
         conn = self._db()
+        self.flush()
         with self._lock:
             rows = conn.execute(
                 "SELECT id, path FROM assets WHERE run_id=? AND kind='log'", (run_id,)
@@ -439,6 +568,7 @@ class Catalog:
         if not self._root.is_dir():
             return ReconcileReport()
         conn = self._db()
+        self.flush()
         with self._lock:
             known_sources = {
                 p: (int(i), int(o))

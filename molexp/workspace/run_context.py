@@ -13,6 +13,7 @@ while the run manifest is locked against other threads and processes.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import threading
 import time
@@ -33,13 +34,13 @@ from molexp.workspace.assets import (
     asset_from_record,
     now_iso,
 )
-from molexp.workspace.atomic import ensure_dir, write_all
+from molexp.workspace.atomic import write_all
 from molexp.workspace.encoding import Encoded, encode
 from molexp.workspace.errors import AssetNameError, RunStateError
-from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS, VERSIONS
+from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS
 from molexp.workspace.manifest import Manifest, ManifestWriter
 from molexp.workspace.names import check_asset_name, path_conflict
-from molexp.workspace.storage import check_inside, link_latest, write_version
+from molexp.workspace.storage import link_latest, prepare_parent, version_path, write_version
 
 if TYPE_CHECKING:
     from molexp.workspace.run import Run
@@ -109,6 +110,7 @@ class RunContext:
         self._attempt = attempt
         self._config = config
         self._manifest: Manifest = self._ws._manifest(run.key)
+        self._folder = str(run.path)
         self._logs: dict[str, _LogFile] = {}
         self._logs_lock = threading.Lock()
         self._closed = False
@@ -240,35 +242,50 @@ class RunContext:
         data: Any,
         producer: Producer,
         tags: Iterable[str],
-    ) -> dict[str, Any]:
+    ) -> Asset:
         self._check_open()
-        what = f"{kind} {name!r} of run {self._run.id}"
         name = check_asset_name(name, what=kind)
-        tag_list = _check_tags(tags, what)
+        what = f"{kind} {name!r} of run {self._run.id}"
+        tag_list = _check_tags(tags, what) if tags else []
         encoded = encode(data, name=name, what=what)  # before anything is written
-        folder = self._run.path
-        fsync = self._ws.fsync
+        ws = self._ws
+        folder = self._folder
         with self._manifest.writer() as writer:
             index = writer.index
-            clash = path_conflict(
-                name, index.names.get(kind, set()), index.folders.get(kind, set())
-            )
-            if clash is not None:
-                raise AssetNameError(
-                    f"{what}: the name clashes with the existing {kind} {clash!r} "
-                    "(one cannot be a file and a folder at once)"
-                )
-            version = index.next_version(kind, name)
+            names = index.names.get(kind)
+            if names and (name in names or "/" in name or name in index.folders[kind]):
+                clash = path_conflict(name, names, index.folders[kind])
+                if clash is not None:
+                    raise AssetNameError(
+                        f"{what}: the name clashes with the existing {kind} {clash!r} "
+                        "(one cannot be a file and a folder at once)"
+                    )
             previous = index.latest(kind, name)
-            if kind == "artifact":
-                rel = f"{ARTIFACTS}/{VERSIONS}/{name}/{version}{_suffix(encoded, name)}"
+            version = 1 if previous is None else index.next_version(kind, name)
+            suffix = _suffix(encoded, name)
+            if kind == "artifact":  # check the latest view's folders before writing anything
+                prepare_parent(
+                    folder, f"{ARTIFACTS}/{name}", name, fsync=ws.fsync, verified=ws._verified
+                )
+                rel = version_path(ARTIFACTS, len(index.records) + 1, name, suffix)
             else:
-                rel = f"{CHECKPOINTS}/{name}/{version:06d}{_suffix(encoded, name)}"
-            stored = write_version(folder, rel, encoded, name=name, fsync=fsync)
+                rel = f"{CHECKPOINTS}/{name}/{version:06d}{suffix}"
+            target, stored = write_version(
+                folder, rel, encoded, name=name, fsync=ws.fsync, verified=ws._verified
+            )
             if kind == "artifact":
-                link_latest(folder, rel, f"{ARTIFACTS}/{name}", name=name, fsync=fsync)
+                link_latest(
+                    folder,
+                    target,
+                    f"{ARTIFACTS}/{name}",
+                    name=name,
+                    fsync=ws.fsync,
+                    verified=ws._verified,
+                )
+            created = _dt.datetime.now(_dt.UTC)
+            asset_id = os.urandom(16).hex()
             record: dict[str, Any] = {
-                "id": os.urandom(16).hex(),
+                "id": asset_id,
                 "kind": kind,
                 "name": name,
                 "version": version,
@@ -277,19 +294,42 @@ class RunContext:
                 "sha256": stored.sha256,
                 "media_type": encoded.media_type,
                 "encoding": encoded.encoding,
-                "created_at": now_iso(),
+                "created_at": created.isoformat(),
                 "producer": producer.to_dict(),
             }
             if encoded.type_name is not None:
                 record["type"] = encoded.type_name
             if tag_list:
                 record["tags"] = tag_list
+            previous_id = None
             if kind == "checkpoint":
-                record["previous"] = previous["id"] if previous else None
+                previous_id = previous["id"] if previous else None
+                record["previous"] = previous_id
             start = writer.end
             writer.append(record)
             self._index_written(writer, start, [record])
-        return record
+        key = self._run.key
+        common: dict[str, Any] = {
+            "id": asset_id,
+            "name": name,
+            "version": version,
+            "scope": "run",
+            "project": key.project,
+            "experiment": key.experiment,
+            "run_id": key.run_id,
+            "path": Path(target),
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "media_type": encoded.media_type,
+            "encoding": encoded.encoding,
+            "created_at": created,
+            "producer": producer,
+            "tags": tuple(tag_list),
+            "type_name": encoded.type_name,
+        }
+        if kind == "checkpoint":
+            return CheckpointAsset(previous=previous_id, **common)
+        return ArtifactAsset(**common)
 
     def _asset(self, record: dict[str, Any]) -> Asset:
         return asset_from_record(record, key=self._run.key, folder=self._run.path)
@@ -305,9 +345,9 @@ class RunContext:
             path = self._run.path / rel
             with self._manifest.writer() as writer:
                 record = writer.index.latest("log", name)
-                check_inside(self._run.path, path, name)
-                ensure_dir(path.parent, fsync=self._ws.fsync)
-                check_inside(self._run.path, path, name)
+                prepare_parent(
+                    self._folder, rel, name, fsync=self._ws.fsync, verified=self._ws._verified
+                )
                 fd = os.open(
                     path,
                     os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
@@ -376,8 +416,7 @@ class TaskRunBinding:
 
     def checkpoint(self, name: str, *, data: Any, tags: Iterable[str] = ()) -> CheckpointAsset:
         """Write the next checkpoint of ``name``, chained to the previous one of this run."""
-        record = self._rc._save("checkpoint", name, data, self.producer, tags)
-        return cast(CheckpointAsset, self._rc._asset(record))
+        return cast(CheckpointAsset, self._rc._save("checkpoint", name, data, self.producer, tags))
 
     def latest_checkpoint(self, name: str) -> CheckpointAsset | None:
         """The newest checkpoint of ``name`` in this run (any attempt, any process)."""
@@ -423,8 +462,7 @@ class ArtifactStore:
         ``data``: bytes, str, pathlib.Path (copied), JSON values, attrs/dataclass
         instances. Anything else raises TypeError before anything is written.
         """
-        record = self._rc._save("artifact", name, data, self._producer, tags)
-        return cast(ArtifactAsset, self._rc._asset(record))
+        return cast(ArtifactAsset, self._rc._save("artifact", name, data, self._producer, tags))
 
     def get(self, name: str, *, version: int | None = None) -> ArtifactAsset | None:
         """The newest (or the given) version of artifact ``name`` of this run, or None."""

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, cast
 from molexp.workspace.assets import Asset, DataAsset, asset_from_record, now_iso
 from molexp.workspace.encoding import encode
 from molexp.workspace.errors import AssetNameError
-from molexp.workspace.layout import SCOPE_ASSETS, VERSIONS, ScopeKey
+from molexp.workspace.layout import SCOPE_ASSETS, ScopeKey
 from molexp.workspace.names import check_asset_name, path_conflict
 from molexp.workspace.run_context import _check_tags, _suffix
-from molexp.workspace.storage import link_latest, write_version
+from molexp.workspace.storage import link_latest, version_path, write_version
 
 if TYPE_CHECKING:
     from molexp.workspace.workspace import Workspace
@@ -106,9 +106,20 @@ class ScopeAssets:
                     encoding="bytes",
                 )
             else:
-                rel = f"{SCOPE_ASSETS}/{VERSIONS}/{name}/{version}{_suffix(encoded, name)}"
-                stored = write_version(folder, rel, encoded, name=name, fsync=ws.fsync)
-                link_latest(folder, rel, f"{SCOPE_ASSETS}/{name}", name=name, fsync=ws.fsync)
+                rel = version_path(
+                    SCOPE_ASSETS, len(index.records) + 1, name, _suffix(encoded, name)
+                )
+                target, stored = write_version(
+                    str(folder), rel, encoded, name=name, fsync=ws.fsync, verified=ws._verified
+                )
+                link_latest(
+                    str(folder),
+                    target,
+                    f"{SCOPE_ASSETS}/{name}",
+                    name=name,
+                    fsync=ws.fsync,
+                    verified=ws._verified,
+                )
                 record.update(
                     path=rel,
                     size=stored.size,

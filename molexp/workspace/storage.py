@@ -13,13 +13,22 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import stat
 from pathlib import Path
 
-from molexp.workspace.atomic import ensure_dir, write_all
+from molexp.workspace.atomic import fsync_dir, write_all
 from molexp.workspace.encoding import Encoded
 from molexp.workspace.errors import AssetNameError
+from molexp.workspace.layout import VERSIONS
 
-__all__ = ["StoredFile", "check_inside", "link_latest", "write_version"]
+__all__ = [
+    "StoredFile",
+    "check_inside",
+    "link_latest",
+    "prepare_parent",
+    "version_path",
+    "write_version",
+]
 
 _CHUNK = 1 << 20
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
@@ -33,37 +42,88 @@ class StoredFile:
         self.sha256 = sha256
 
 
-def check_inside(folder: Path, target: Path, name: str) -> None:
-    """Refuse ``target`` when its nearest existing parent resolves outside ``folder``."""
-    real_folder = os.path.realpath(folder)
-    parent = target.parent
-    while not parent.exists() and parent != folder and parent.parent != parent:
-        parent = parent.parent
-    real_parent = os.path.realpath(parent)
-    if real_parent != real_folder and not real_parent.startswith(real_folder + os.sep):
-        raise AssetNameError(
-            f"name {name!r} resolves outside {str(folder)!r} (through a symbolic link)"
-        )
+def check_inside(folder: Path, target: Path, name: str, verified: set[str]) -> None:
+    """Refuse ``target`` when a folder between ``folder`` and it is a symbolic link or a file."""
+    prepare_parent(
+        str(folder),
+        str(target.relative_to(folder)),
+        name,
+        fsync=False,
+        verified=verified,
+        create=False,
+    )
+
+
+def prepare_parent(
+    folder: str, rel: str, name: str, *, fsync: bool, verified: set[str], create: bool = True
+) -> str:
+    """``folder/rel``, after making its parent folders real folders inside ``folder``.
+
+    Every folder between ``folder`` and the target must be a real folder: a symbolic link
+    (or a file) on the way is an AssetNameError, checked before anything is created through
+    it. Folders are created as needed (their entries fsynced with ``fsync``). Checked
+    folders are remembered in ``verified``, so repeated writes cost no system call.
+    """
+    target = f"{folder}/{rel}"
+    parent_rel = rel.rpartition("/")[0]
+    if not parent_rel or f"{folder}/{parent_rel}" in verified:
+        return target
+    current = folder
+    for part in parent_rel.split("/"):
+        above, current = current, f"{current}/{part}"
+        if current in verified:
+            continue
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            if not create:
+                return target
+            try:
+                os.mkdir(current)  # never follows a link: a racing link is FileExistsError
+                if fsync:
+                    fsync_dir(Path(above))
+                mode = stat.S_IFDIR
+            except FileExistsError:
+                mode = os.lstat(current).st_mode
+        if stat.S_ISLNK(mode):
+            raise AssetNameError(
+                f"name {name!r}: {current!r} is a symbolic link; writing through it could "
+                f"leave {folder!r}"
+            )
+        if not stat.S_ISDIR(mode):
+            raise AssetNameError(f"name {name!r}: {current!r} is a file, not a folder")
+        verified.add(current)
+    return target
+
+
+def version_path(area: str, sequence: int, name: str, suffix: str) -> str:
+    """``<area>/.versions/000042-<basename>``: one flat folder of immutable versions.
+
+    ``sequence`` is unique within the scope (the manifest's record count, taken under its
+    lock), so no per-name folder is needed: creating folders is the slowest part of a small
+    durable write on common filesystems.
+    """
+    base = name.rsplit("/", 1)[-1]
+    if suffix and not base.endswith(suffix):
+        base += suffix
+    return f"{area}/{VERSIONS}/{sequence:06d}-{base}"
 
 
 def write_version(
-    folder: Path, rel: str, encoded: Encoded, *, name: str, fsync: bool
-) -> StoredFile:
-    """Write ``encoded`` to ``folder/rel`` (a fresh path), fsynced; return size and sha256."""
-    target = folder / rel
-    check_inside(folder, target, name)  # before creating any folder through a symbolic link
-    ensure_dir(target.parent, fsync=fsync)
-    check_inside(folder, target, name)
-    digest = hashlib.sha256()
+    folder: str, rel: str, encoded: Encoded, *, name: str, fsync: bool, verified: set[str]
+) -> tuple[str, StoredFile]:
+    """Write ``encoded`` to ``folder/rel`` (a fresh path), fsynced: (its path, size/sha256)."""
+    target = prepare_parent(folder, rel, name, fsync=fsync, verified=verified)
     size = 0
     fd = os.open(target, _WRITE_FLAGS, 0o644)
     try:
         if encoded.payload is not None:
-            digest.update(encoded.payload)
+            digest = hashlib.sha256(encoded.payload)
             write_all(fd, encoded.payload)
             size = len(encoded.payload)
         else:
             assert encoded.source is not None
+            digest = hashlib.sha256()
             with open(encoded.source, "rb") as src:
                 while chunk := src.read(_CHUNK):
                     digest.update(chunk)
@@ -73,33 +133,44 @@ def write_version(
             os.fdatasync(fd)
     finally:
         os.close(fd)
-    return StoredFile(size, digest.hexdigest())
+    return target, StoredFile(size, digest.hexdigest())
 
 
-def link_latest(folder: Path, version_rel: str, latest_rel: str, *, name: str, fsync: bool) -> None:
-    """Point ``folder/latest_rel`` at the version file (hard link, atomic replace).
+def link_latest(
+    folder: str, version: str, latest_rel: str, *, name: str, fsync: bool, verified: set[str]
+) -> None:
+    """Make ``folder/latest_rel`` the file ``version`` (hard link, atomic replace).
 
     Falls back to a copy where hard links are not supported.
     """
-    latest = folder / latest_rel
-    check_inside(folder, latest, name)
-    ensure_dir(latest.parent, fsync=fsync)
-    check_inside(folder, latest, name)
-    if latest.is_dir() and not latest.is_symlink():
-        raise AssetNameError(f"name {name!r} is an existing folder in {str(folder)!r}")
-    tmp = latest.with_name(f".{latest.name}.{secrets.token_hex(4)}.tmp")
-    source = folder / version_rel
+    latest = prepare_parent(folder, latest_rel, name, fsync=fsync, verified=verified)
+    try:
+        os.link(version, latest)  # the first version of a name: no rename needed
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # no hard links here: fall through to the copy
+    head, _, base = latest.rpartition("/")
+    tmp = f"{head}/.{base}.{secrets.token_hex(4)}.tmp"
     try:
         try:
-            os.link(source, tmp)
+            os.link(version, tmp)
         except OSError:
-            data = source.read_bytes()
+            with open(version, "rb") as src:
+                data = src.read()
             fd = os.open(tmp, _WRITE_FLAGS, 0o644)
             try:
                 write_all(fd, data)
             finally:
                 os.close(fd)
-        os.replace(tmp, latest)
+        try:
+            os.replace(tmp, latest)
+        except IsADirectoryError:
+            raise AssetNameError(f"name {name!r}: {latest!r} is an existing folder") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         raise

@@ -65,6 +65,7 @@ class Workspace:
         self._catalog: Catalog | None = None
         self._manifests: dict[ScopeKey, Manifest] = {}
         self._locks: dict[Path, FileLock] = {}
+        self._verified: set[str] = set()  # folders checked to be real folders, not links
         self.assets = ScopeAssets(self, ScopeKey("workspace"))
 
     # -- hierarchy --------------------------------------------------------------------------

@@ -159,11 +159,16 @@ def test_symlinked_folders_cannot_be_used_to_escape(rc: RunContext, tmp_path: Pa
     outside = tmp_path / "outside"
     outside.mkdir()
     (rc.path / "artifacts").mkdir(exist_ok=True)
-    (rc.path / "artifacts" / ".versions").mkdir(exist_ok=True)
-    (rc.path / "artifacts" / ".versions" / "link").symlink_to(outside)
-    with pytest.raises(AssetNameError, match="outside"):
+    (rc.path / "artifacts" / "link").symlink_to(outside)
+    (rc.path / "logs").symlink_to(outside)
+    with pytest.raises(AssetNameError, match="is a symbolic link"):
         rc.artifact.save("link/x.txt", "x")
+    with pytest.raises(AssetNameError, match="is a symbolic link"):
+        rc.artifact.save("link/deeper/x.txt", "x")
+    with pytest.raises(AssetNameError, match="is a symbolic link"):
+        rc.log("x").append("escape")
     assert list(outside.iterdir()) == []
+    assert not (rc.path / "artifacts" / ".versions").exists()  # nothing was written
 
 
 def test_tags_are_recorded_and_queryable(rc: RunContext, ws: Workspace) -> None:

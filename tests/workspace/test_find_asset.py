@@ -41,7 +41,7 @@ def test_scope_assets_copy_or_reference(ws: Workspace, tmp_path: Path) -> None:
     data.write_text("1\nH\n")
     copied = ws.assets.add("training-data", data, tags=["raw"])
     assert isinstance(copied, DataAsset) and not copied.external and copied.producer is None
-    assert copied.path.parent.parent.parent == ws.root / "assets"
+    assert copied.path.parent == ws.root / "assets/.versions"
     assert (ws.root / "assets/training-data").read_text() == "1\nH\n"
     big = tmp_path / "big"
     big.mkdir()
