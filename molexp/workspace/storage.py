@@ -112,27 +112,41 @@ def version_path(area: str, sequence: int, name: str, suffix: str) -> str:
 def write_version(
     folder: str, rel: str, encoded: Encoded, *, name: str, fsync: bool, verified: set[str]
 ) -> tuple[str, StoredFile]:
-    """Write ``encoded`` to ``folder/rel`` (a fresh path), fsynced: (its path, size/sha256)."""
+    """Write ``encoded`` to ``folder/rel`` (a fresh path), fsynced: (its path, size/sha256).
+
+    The bytes go to a hidden ``.<file>.partial`` first and are renamed into place once
+    complete, so a writer killed mid-write never leaves a truncated file under a real name.
+    """
     target = prepare_parent(folder, rel, name, fsync=fsync, verified=verified)
+    head, _, base = target.rpartition("/")
+    partial = f"{head}/.{base}.partial"
     size = 0
-    fd = os.open(target, _WRITE_FLAGS, 0o644)
+    fd = os.open(partial, _WRITE_FLAGS, 0o644)
     try:
-        if encoded.payload is not None:
-            digest = hashlib.sha256(encoded.payload)
-            write_all(fd, encoded.payload)
-            size = len(encoded.payload)
-        else:
-            assert encoded.source is not None
-            digest = hashlib.sha256()
-            with open(encoded.source, "rb") as src:
-                while chunk := src.read(_CHUNK):
-                    digest.update(chunk)
-                    write_all(fd, chunk)
-                    size += len(chunk)
-        if fsync:
-            os.fdatasync(fd)
-    finally:
-        os.close(fd)
+        try:
+            if encoded.payload is not None:
+                digest = hashlib.sha256(encoded.payload)
+                write_all(fd, encoded.payload)
+                size = len(encoded.payload)
+            else:
+                assert encoded.source is not None
+                digest = hashlib.sha256()
+                with open(encoded.source, "rb") as src:
+                    while chunk := src.read(_CHUNK):
+                        digest.update(chunk)
+                        write_all(fd, chunk)
+                        size += len(chunk)
+            if fsync:
+                os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, target)
+    except BaseException:
+        try:
+            os.unlink(partial)
+        except FileNotFoundError:
+            pass
+        raise
     return target, StoredFile(size, digest.hexdigest())
 
 
