@@ -149,6 +149,9 @@ class Manifest:
         self._index = ManifestIndex()
         self._offset = 0
         self._inode: int | None = None
+        self._fd: int | None = None  # kept open between writes while ``keep_open``
+        self._fd_pid = 0
+        self.keep_open = False
 
     def _reset_if_replaced(self, st: os.stat_result) -> None:
         if self._inode != st.st_ino or st.st_size < self._offset:
@@ -190,17 +193,43 @@ class Manifest:
                 os.close(fd)
             return self._index
 
+    def _open_for_write(self) -> int:
+        fd = self._fd
+        if fd is not None and self._fd_pid == os.getpid():
+            try:
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)  # the file was replaced or removed under us: reopen it
+        self._fd = None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        if self.keep_open:
+            self._fd, self._fd_pid = fd, os.getpid()
+        return fd
+
     @contextmanager
     def writer(self) -> Iterator[ManifestWriter]:
         """Hold the manifest exclusively (threads and processes) with a caught-up index."""
         with self._lock:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            fd = self._open_for_write()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self._catch_up(fd, repair=True)
                 yield ManifestWriter(self, fd)
             finally:
-                os.close(fd)
+                if fd == self._fd:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                else:
+                    os.close(fd)
+
+    def close(self) -> None:
+        """Close the descriptor kept open for writing (if any)."""
+        with self._lock:
+            self.keep_open = False
+            if self._fd is not None and self._fd_pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
 
     @property
     def offset(self) -> int:

@@ -11,7 +11,6 @@ import os
 import re
 import secrets
 import time
-import unicodedata
 
 from molexp.workspace.errors import AssetNameError
 
@@ -23,6 +22,7 @@ __all__ = [
     "path_conflict",
 ]
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _SCOPE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 RESERVED_ASSET_ROOT = ".versions"
 """First path component reserved for the immutable versions kept next to the latest view."""
@@ -55,7 +55,7 @@ def check_asset_name(name: object, *, what: str = "asset") -> str:
         raise AssetNameError(f"{what} name must not be empty")
     if "\x00" in name:
         raise AssetNameError(f"{what} name {name!r} contains a NUL character")
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
+    if _CONTROL.search(name):
         raise AssetNameError(f"{what} name {name!r} contains a control character")
     if "\\" in name:
         raise AssetNameError(f"{what} name {name!r} contains a backslash; use '/' for sub-folders")

@@ -51,6 +51,7 @@ __all__ = ["ArtifactStore", "LogHandle", "RunContext", "RunError", "TaskRunBindi
 T = TypeVar("T")
 _MISSING: Any = object()
 _LOG_SYNC_SECONDS = 1.0
+_monotonic = time.monotonic
 
 
 @attrs.frozen
@@ -110,6 +111,7 @@ class RunContext:
         self._attempt = attempt
         self._config = config
         self._manifest: Manifest = self._ws._manifest(run.key)
+        self._manifest.keep_open = True  # many appends ahead: keep the descriptor
         self._folder = str(run.path)
         self._logs: dict[str, _LogFile] = {}
         self._logs_lock = threading.Lock()
@@ -382,7 +384,12 @@ class RunContext:
             self._logs.clear()
         for log_file in logs:
             log_file.close()
+        self._manifest.close()
         self._closed = True
+        try:
+            self._ws.catalog.flush()
+        except Exception as exc:  # noqa: BLE001 - reconciled from the manifests later
+            self._ws._catalog_failed(exc)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -534,16 +541,23 @@ class _LogFile:
         self.last_sync = time.monotonic()
         self.synced = (size, lines)
 
-    def write(self, data: bytes, lines: int) -> None:
+    def closed_error(self) -> RunStateError:
+        return RunStateError(
+            f"run {self.rc.run_id}: log {self.record['name']!r} is closed (the run context "
+            "has ended)"
+        )
+
+    def write(self, data: bytes) -> None:
+        """Append ``data`` (whole lines) with one unbuffered write; O(1)."""
         with self.lock:
-            if self.fd < 0:
-                raise RunStateError(
-                    f"run {self.rc.run_id}: log {self.record['name']!r} is closed (the run "
-                    "context has ended)"
-                )
-            write_all(self.fd, data)
+            fd = self.fd
+            if fd < 0:
+                raise self.closed_error()
+            written = os.write(fd, data)
+            if written != len(data):
+                write_all(fd, memoryview(data)[written:])
             self.size += len(data)
-            self.lines += lines
+            self.lines += data.count(b"\n")
             now = time.monotonic()
             if now - self.last_sync < _LOG_SYNC_SECONDS:
                 return
@@ -613,9 +627,22 @@ class LogHandle:
         """Append ``line`` (a trailing newline is added when missing)."""
         if not isinstance(line, str):
             raise TypeError(f"log {self.name!r}: append() takes a str, not {type(line).__name__}")
-        if not line.endswith("\n"):
-            line += "\n"
-        self._file.write(line.encode("utf-8"), line.count("\n"))
+        data = (line if line.endswith("\n") else line + "\n").encode()
+        f = self._file  # the hot path of _LogFile.write, inlined
+        with f.lock:
+            fd = f.fd
+            if fd < 0:
+                raise f.closed_error()
+            written = os.write(fd, data)
+            if written != len(data):
+                write_all(fd, memoryview(data)[written:])
+            f.size += len(data)
+            f.lines += data.count(b"\n")
+            now = _monotonic()
+            if now - f.last_sync < _LOG_SYNC_SECONDS:
+                return
+            f.last_sync = now
+        f.sync()
 
     def extend(self, lines: Iterable[str]) -> None:
         """Append several lines with one write."""
@@ -628,7 +655,7 @@ class LogHandle:
             parts.append(line if line.endswith("\n") else line + "\n")
         text = "".join(parts)
         if text:
-            self._file.write(text.encode("utf-8"), text.count("\n"))
+            self._file.write(text.encode())
 
     @property
     def line_count(self) -> int:

@@ -108,6 +108,9 @@ class Workspace:
         return self._find_asset(ScopeKey("workspace"), name, kind)
 
     def close(self) -> None:
+        """Commit batched catalog records and release descriptors (the object stays usable)."""
+        for manifest in list(self._manifests.values()):
+            manifest.close()
         if self._catalog is not None:
             self._catalog.close()
 
