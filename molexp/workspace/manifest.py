@@ -80,6 +80,8 @@ class ManifestIndex:
         """The newest record of each name, whatever its kind."""
 
     def add(self, record: dict[str, Any]) -> None:
+        record.pop("inline", None)  # embedded bytes are for recovery, not kept in memory
+        record.pop("inline_b64", None)
         kind, name = str(record["kind"]), str(record["name"])
         self.records.append(record)
         self.by_name[name] = record

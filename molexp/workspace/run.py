@@ -14,10 +14,12 @@ started again: a new attempt, continuing its manifest (checkpoint chains include
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as _dt
 import enum
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,12 +28,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from molexp.profile import ProfileConfig
 from molexp.workspace.assets import Asset, CheckpointAsset, asset_from_record, now_iso
-from molexp.workspace.atomic import atomic_write_json, try_lock
+from molexp.workspace.atomic import atomic_write_bytes, atomic_write_json, try_lock
 from molexp.workspace.encoding import to_json_value
 from molexp.workspace.errors import CorruptRunError, RunNotFoundError, RunStateError
-from molexp.workspace.layout import HEARTBEAT, OWNER_LOCK, RUN_JSON, RUN_LOCK, ScopeKey
+from molexp.workspace.layout import (
+    ARTIFACTS,
+    HEARTBEAT,
+    MANIFEST,
+    OWNER_LOCK,
+    RUN_JSON,
+    RUN_LOCK,
+    ScopeKey,
+)
 from molexp.workspace.liveness import Heartbeat, owner_alive, this_host
+from molexp.workspace.manifest import read_records
 from molexp.workspace.run_context import RunContext, RunError
+from molexp.workspace.storage import link_latest, prepare_parent
 
 if TYPE_CHECKING:
     from molexp.workspace.hierarchy import Experiment
@@ -40,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["Run", "RunSession", "RunStatus"]
 
 T = TypeVar("T")
+log = logging.getLogger("molexp.workspace")
 RUN_FORMAT = "molexp.run/1"
 _REQUIRED = ("run_id", "status", "params", "results")
 
@@ -235,8 +248,76 @@ class Run:
         doc["finished_at"] = finished
         if doc.get("attempts"):
             doc["attempts"][-1].update(status=RunStatus.INTERRUPTED.value, finished_at=finished)
+        try:
+            problems = self.verify_files(repair=True)
+        except OSError as exc:
+            log.warning("run %s: could not verify its files: %s", self.id, exc)
+        else:
+            for problem in problems:
+                log.warning("run %s: restored from its manifest: %s", self.id, problem)
         self._write(doc)
         return doc
+
+    def verify_files(self, *, repair: bool = True) -> list[str]:
+        """Check every small artifact/checkpoint file against its manifest record.
+
+        Small payloads are durable through their record (see ``molexp.workspace.syncer``);
+        after a power loss their file may be missing or short. With ``repair`` such files are
+        rewritten from the record, and ``artifacts/<name>`` re-pointed at the newest version.
+        Returns a description of each file that was wrong. Done automatically when a run is
+        found interrupted.
+        """
+        records, _, _ = read_records(self.path / MANIFEST)
+        problems: list[str] = []
+        latest: dict[str, dict[str, Any]] = {}
+        for record in records:
+            kind = record.get("kind")
+            if kind == "artifact":
+                latest[str(record["name"])] = record
+            if kind not in ("artifact", "checkpoint") or "path" not in record:
+                continue
+            if "inline" in record:
+                data = str(record["inline"]).encode()
+            elif "inline_b64" in record:
+                data = base64.b64decode(record["inline_b64"])
+            else:
+                continue  # fsynced before its record was written
+            path = self.path / str(record["path"])
+            try:
+                ok = path.read_bytes() == data
+            except OSError:
+                ok = False
+            if ok:
+                continue
+            problems.append(f"{kind} {record['name']!r} version {record['version']}: {path}")
+            if repair:
+                prepare_parent(
+                    str(self.path),
+                    str(record["path"]),
+                    str(record["name"]),
+                    fsync=True,
+                    verified=set(),
+                )
+                atomic_write_bytes(path, data, fsync=True)
+        for name, record in latest.items():
+            version = self.path / str(record["path"])
+            view = self.path / ARTIFACTS / name
+            try:
+                same = os.path.samefile(version, view) or view.read_bytes() == version.read_bytes()
+            except OSError:
+                same = False
+            if not same and version.is_file():
+                problems.append(f"artifact {name!r}: {view} is not its newest version")
+                if repair:
+                    link_latest(
+                        str(self.path),
+                        str(version),
+                        f"{ARTIFACTS}/{name}",
+                        name=name,
+                        fsync=True,
+                        verified=set(),
+                    )
+        return problems
 
     def _sync_catalog(self) -> str:
         """Index this run from run.json (reconcile); return its live status."""

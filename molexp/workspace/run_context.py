@@ -13,6 +13,7 @@ while the run manifest is locked against other threads and processes.
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import os
 import threading
@@ -41,6 +42,7 @@ from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS
 from molexp.workspace.manifest import Manifest, ManifestWriter
 from molexp.workspace.names import check_asset_name, path_conflict
 from molexp.workspace.storage import link_latest, prepare_parent, version_path, write_version
+from molexp.workspace.syncer import INLINE_MAX
 
 if TYPE_CHECKING:
     from molexp.workspace.run import Run
@@ -272,8 +274,15 @@ class RunContext:
                 rel = version_path(ARTIFACTS, len(index.records) + 1, name, suffix)
             else:
                 rel = f"{CHECKPOINTS}/{name}/{version:06d}{suffix}"
+            payload = encoded.payload
+            inline = ws.fsync and payload is not None and len(payload) <= INLINE_MAX
             target, stored = write_version(
-                folder, rel, encoded, name=name, fsync=ws.fsync, verified=ws._verified
+                folder,
+                rel,
+                encoded,
+                name=name,
+                fsync=ws.fsync and not inline,
+                verified=ws._verified,
             )
             if kind == "artifact":
                 link_latest(
@@ -303,13 +312,21 @@ class RunContext:
                 record["type"] = encoded.type_name
             if tag_list:
                 record["tags"] = tag_list
+            if inline:
+                assert payload is not None
+                if encoded.encoding == "bytes":
+                    record["inline_b64"] = base64.b64encode(payload).decode()
+                else:
+                    record["inline"] = payload.decode()
             previous_id = None
             if kind == "checkpoint":
                 previous_id = previous["id"] if previous else None
                 record["previous"] = previous_id
             start = writer.end
-            writer.append(record)
+            writer.append(record)  # durable here: fsynced, with the bytes when inline
             self._index_written(writer, start, [record])
+        if inline:
+            ws._syncer.submit(target)
         key = self._run.key
         common: dict[str, Any] = {
             "id": asset_id,
@@ -385,6 +402,7 @@ class RunContext:
         for log_file in logs:
             log_file.close()
         self._manifest.close()
+        self._ws._syncer.drain()  # every file on disk before the final status is written
         self._closed = True
         try:
             self._ws.catalog.flush()
@@ -588,6 +606,8 @@ class _LogFile:
             return
         self.sync()
         with self.lock:
+            if self.rc._ws.fsync:
+                os.fdatasync(self.fd)  # appends are unbuffered; make them durable at the end
             os.close(self.fd)
             self.fd = -1
 

@@ -33,6 +33,7 @@ from molexp.workspace.manifest import Manifest
 from molexp.workspace.names import check_asset_name, check_scope_name
 from molexp.workspace.run import Run
 from molexp.workspace.scope_assets import ScopeAssets
+from molexp.workspace.syncer import FileSyncer
 
 __all__ = ["Workspace"]
 
@@ -66,6 +67,7 @@ class Workspace:
         self._manifests: dict[ScopeKey, Manifest] = {}
         self._locks: dict[Path, FileLock] = {}
         self._verified: set[str] = set()  # folders checked to be real folders, not links
+        self._syncer = FileSyncer()
         self.assets = ScopeAssets(self, ScopeKey("workspace"))
 
     # -- hierarchy --------------------------------------------------------------------------
@@ -109,6 +111,7 @@ class Workspace:
 
     def close(self) -> None:
         """Commit batched catalog records and release descriptors (the object stays usable)."""
+        self._syncer.drain()
         for manifest in list(self._manifests.values()):
             manifest.close()
         if self._catalog is not None:
