@@ -2,11 +2,18 @@
 
 from molexp._version import __version__
 from molexp.context import TaskContext
-from molexp.profile import ProfileConfig
-from molexp.runtime import TaskFailure, WorkflowFailed, WorkflowResult, WorkflowRuntime
-from molexp.workflow import Node, Task, TypeResolutionError, Workflow, WorkflowDefinitionError
+from molexp.profile import ConfigError, ProfileConfig
+from molexp.runtime import ExecutionObserver, TaskFailure, WorkflowFailed, WorkflowResult, WorkflowRuntime
+from molexp.channel import ChannelClosed
+from molexp.context import ActorContext
+from molexp.workflow import Actor, Node, Task, TypeResolutionError, Workflow, WorkflowDefinitionError
 
 __all__ = [
+    "Actor",
+    "ActorContext",
+    "ChannelClosed",
+    "ConfigError",
+    "ExecutionObserver",
     "Node",
     "ProfileConfig",
     "Task",

@@ -12,13 +12,15 @@ asset is attributed to the task whose context wrote it, even when many tasks run
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, Generic, Protocol
 
 from typing_extensions import TypeVar
 
+from molexp.channel import Channel, ChannelClosed
 from molexp.profile import ProfileConfig
 
-__all__ = ["RunBinding", "SupportsRunBinding", "TaskContext"]
+__all__ = ["ActorContext", "RunBinding", "SupportsRunBinding", "TaskContext"]
 
 
 class RunBinding(Protocol):
@@ -44,6 +46,9 @@ class SupportsRunBinding(Protocol):
 StateT = TypeVar("StateT", covariant=True, default=Any)
 DepsT = TypeVar("DepsT", covariant=True, default=Any)
 InputT = TypeVar("InputT", covariant=True, default=Any)
+# receive() produces MsgIn (covariant); send() consumes MsgOut (contravariant).
+MsgInT = TypeVar("MsgInT", covariant=True, default=Any)
+MsgOutT = TypeVar("MsgOutT", contravariant=True, default=Any)
 
 _EMPTY_CONFIG = ProfileConfig()
 
@@ -159,10 +164,10 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
     def set_result(self, key: str, value: Any) -> None:
         """Record a small result; under a run it is durable when this returns."""
         binding = self._bound()
-        if binding is None:
-            self._results[key] = value
-        else:
+        if binding is not None:
             binding.set_result(key, value)
+        # Mirrored in memory so the WorkflowResult shows what this execution set.
+        self._results[key] = value
 
     def get_result(self, key: str, default: Any = None) -> Any:
         """Read back a result set by any task of this execution (or run)."""
@@ -176,3 +181,101 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
             f"{type(self).__name__}(task_id={self._task_id!r}, "
             f"config={self._config.name!r}, run={self._run_context is not None})"
         )
+
+
+class ActorContext(TaskContext[StateT, DepsT, InputT], Generic[StateT, DepsT, InputT, MsgInT, MsgOutT]):
+    """The context of a streaming actor: a TaskContext plus its channels.
+
+    ``await ctx.receive()`` reads the default input channel (the merged ``send``s of the
+    upstream actors) and raises ``ChannelClosed`` once they have all finished;
+    ``await ctx.send(msg)`` writes the default output channel (every downstream actor
+    receives it), waiting while a downstream buffer is full. The runtime connects the
+    channels; a context it did not connect raises ``NotImplementedError``.
+    """
+
+    __slots__ = ("_inbox", "_outboxes", "_connected", "sent")
+
+    def __init__(
+        self,
+        *,
+        state: StateT,
+        deps: DepsT,
+        inputs: InputT,
+        config: ProfileConfig | None = None,
+        run_context: SupportsRunBinding | None = None,
+        task_id: str | None = None,
+        workflow: str | None = None,
+        results: dict[str, Any] | None = None,
+        inbox: Channel[Any] | None = None,
+        outboxes: tuple[Channel[Any], ...] | None = None,
+    ) -> None:
+        super().__init__(
+            state=state,
+            deps=deps,
+            inputs=inputs,
+            config=config,
+            run_context=run_context,
+            task_id=task_id,
+            workflow=workflow,
+            results=results,
+        )
+        self._connected = outboxes is not None
+        self._inbox = inbox
+        self._outboxes: tuple[Channel[Any], ...] = outboxes or ()
+        self.sent = 0
+        """How many messages this actor has sent."""
+
+    def _require_connected(self, what: str) -> None:
+        if not self._connected:
+            raise NotImplementedError(
+                f"{what}() needs channels connected by the workflow runtime; this context of "
+                f"task {self._task_id!r} was not created by WorkflowRuntime.execute"
+            )
+
+    async def receive(self) -> MsgInT:
+        """The next message from the upstream actors; ``ChannelClosed`` at end of stream."""
+        if not self._connected:
+            self._require_connected("receive")
+        inbox = self._inbox
+        if inbox is None:
+            raise ChannelClosed(f"actor {self._task_id!r} has no upstream actor to receive from")
+        message: MsgInT = await inbox.get()
+        return message
+
+    async def messages(self) -> AsyncIterator[MsgInT]:
+        """``async for msg in ctx.messages()``: every message until the end of stream."""
+        self._require_connected("messages")
+        inbox = self._inbox
+        if inbox is None:
+            return
+        while True:
+            try:
+                message: MsgInT = await inbox.get()
+            except ChannelClosed:
+                return
+            yield message
+
+    async def send(self, message: MsgOutT) -> None:
+        """Send ``message`` to every downstream actor, waiting while a buffer is full.
+
+        Without downstream actors the message goes nowhere. Once every downstream actor
+        has stopped, ``send`` raises ``ChannelClosed``, which ends this actor normally.
+        """
+        if not self._connected:
+            self._require_connected("send")
+        outboxes = self._outboxes
+        if len(outboxes) == 1:
+            outbox = outboxes[0]
+            if outbox.abandoned:
+                raise self._downstream_gone()
+            await outbox.put(message)
+        elif outboxes:
+            if all(outbox.abandoned for outbox in outboxes):
+                raise self._downstream_gone()
+            for outbox in outboxes:
+                await outbox.put(message)
+        self.sent += 1
+
+    def _downstream_gone(self) -> ChannelClosed:
+        # Nobody will ever read again: end this producer instead of spinning on drops.
+        return ChannelClosed(f"actor {self._task_id!r}: every downstream actor has stopped")

@@ -10,9 +10,19 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["ProfileConfig"]
+__all__ = ["ConfigError", "ProfileConfig"]
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config does not fit the class it was read as; lists every bad or missing key."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 def _freeze(value: Any) -> Any:
@@ -86,6 +96,24 @@ class ProfileConfig(Mapping[str, Any]):
         """A plain, mutable deep copy (lists instead of tuples), e.g. to serialise."""
         thawed: dict[str, Any] = _thaw(self._data)
         return thawed
+
+    def as_(self, cls: type[T], *, section: str | None = None) -> T:
+        """Structure the config (or its ``section`` table) into an attrs/dataclass ``cls``.
+
+        Keys the class does not declare are ignored (a profile serves many tasks); every
+        missing or ill-typed field is reported in one ``ConfigError``.
+        """
+        from molexp._structure import structure_strict
+
+        data: Any = self.to_dict()
+        where = f"profile {self._name!r}" if self._name else "config"
+        if section is not None:
+            for part in section.split("."):
+                if not isinstance(data, dict) or part not in data:
+                    raise ConfigError(f"{where} has no table {section!r}", [f"missing {section}"])
+                data = data[part]
+            where = f"{where} [{section}]"
+        return structure_strict(data, cls, where, ConfigError, path=section or "config")
 
     @property
     def content_hash(self) -> str:

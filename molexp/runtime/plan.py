@@ -9,6 +9,7 @@ import attrs
 from molexp.context import TaskContext
 from molexp.workflow.graph import Workflow
 from molexp.workflow.introspect import context_class
+from molexp.workflow.actor import Actor
 from molexp.workflow.task import Task
 
 __all__ = ["Plan", "plan_for"]
@@ -19,15 +20,22 @@ _SHAPES = {"root": 0, "single": 1, "fan_in": 2}
 @attrs.frozen
 class Plan:
     ids: tuple[str, ...]
-    tasks: tuple[Task[Any, Any], ...]
+    tasks: tuple[Task[Any, Any] | Actor[Any, Any], ...]
+    is_actor: tuple[bool, ...]
     context_classes: tuple[type[TaskContext[Any, Any, Any]], ...]
     shape: tuple[int, ...]
     """0 root (workflow input), 1 single upstream (its value), 2 fan-in (a mapping)."""
     upstream: tuple[tuple[tuple[str, int], ...], ...]
-    """Per node: (input key, upstream index) pairs in declaration order."""
+    """Per node: (input key, upstream index) pairs feeding ctx.inputs, in declaration order."""
     downstream: tuple[tuple[int, ...], ...]
+    """Per node: the nodes that wait for it to finish."""
     indegree: tuple[int, ...]
     roots: tuple[int, ...]
+    producers: tuple[int, ...]
+    """Per actor: how many upstream actors send into its input channel."""
+    channel_downstream: tuple[tuple[int, ...], ...]
+    """Per actor: the downstream actors its ``send``s go to."""
+    has_actors: bool
 
 
 def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
@@ -37,21 +45,28 @@ def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
         return cached
     nodes = workflow.nodes
     downstream: list[list[int]] = [[] for _ in nodes]
+    channel_downstream: list[list[int]] = [[] for _ in nodes]
     upstream = []
     for node in nodes:
-        pairs = tuple((key, up.index) for key, up in node.upstream.items())
+        pairs = tuple((key, up.index) for key, up in node.input_upstream.items())
         for _, up_index in pairs:
             downstream[up_index].append(node.index)
+        for up in node.channel_upstream.values():
+            channel_downstream[up.index].append(node.index)
         upstream.append(pairs)
     plan = Plan(
         ids=tuple(n.id for n in nodes),
         tasks=tuple(n.task for n in nodes),
+        is_actor=tuple(n.is_actor for n in nodes),
         context_classes=tuple(context_class(n.task) for n in nodes),
         shape=tuple(_SHAPES[n.input_shape] for n in nodes),
         upstream=tuple(upstream),
         downstream=tuple(tuple(d) for d in downstream),
         indegree=tuple(len(p) for p in upstream),
-        roots=tuple(n.index for n in nodes if not n.upstream),
+        roots=tuple(n.index for n in nodes if not n.input_upstream),
+        producers=tuple(len(n.channel_upstream) for n in nodes),
+        channel_downstream=tuple(tuple(d) for d in channel_downstream),
+        has_actors=any(n.is_actor for n in nodes),
     )
     workflow._plan_cache = plan  # type: ignore[attr-defined]
     return plan

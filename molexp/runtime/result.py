@@ -53,6 +53,10 @@ class WorkflowResult:
     cancelled: tuple[str, ...] = ()
     """Tasks that were running when the failure stopped the execution (cancelled)."""
     not_started: tuple[str, ...] = ()
+    yields: Mapping[str, int] = attrs.field(factory=dict)
+    """Per actor: how many products it yielded (its output is the last one)."""
+    sent: Mapping[str, int] = attrs.field(factory=dict)
+    """Per actor: how many messages it sent downstream."""
 
     @property
     def ok(self) -> bool:

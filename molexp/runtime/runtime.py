@@ -19,13 +19,17 @@ import traceback
 from collections import deque
 from collections.abc import Mapping
 from time import perf_counter
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from molexp.context import SupportsRunBinding, TaskContext
+from molexp.channel import Channel, ChannelClosed
+from molexp.context import ActorContext, SupportsRunBinding, TaskContext
 from molexp.profile import ProfileConfig
+from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
+from molexp.workflow.actor import Actor
 from molexp.workflow.graph import Workflow
+from molexp.workflow.task import Task
 
 __all__ = ["WorkflowRuntime"]
 
@@ -37,8 +41,9 @@ I = TypeVar("I")  # noqa: E741 - the workflow input type
 class WorkflowRuntime:
     """Runs workflows in this process. ``max_concurrency`` bounds running task bodies."""
 
-    def __init__(self, *, max_concurrency: int | None = None) -> None:
+    def __init__(self, *, max_concurrency: int | None = None, channel_capacity: int = 1024) -> None:
         self.max_concurrency = _check_concurrency(max_concurrency)
+        self.channel_capacity = channel_capacity
 
     async def execute(
         self,
@@ -50,24 +55,32 @@ class WorkflowRuntime:
         config: ProfileConfig | Mapping[str, Any] | None = None,
         run_context: SupportsRunBinding | None = None,
         max_concurrency: int | None = None,
+        channel_capacity: int | None = None,
+        observer: ExecutionObserver | None = None,
     ) -> WorkflowResult:
         """Run every task of ``workflow`` and return how it went (failures are not raised).
 
-        ``state`` defaults to ``workflow.state_type()`` when the workflow declares a state
-        class constructible without arguments. ``inputs`` is what root tasks receive.
+        Values not given are built from the profile by the workflow's ``make_state``,
+        ``make_deps`` and ``make_input``; a declared state class without ``make_state`` is
+        built with no arguments. ``inputs`` is what root tasks receive.
+        ``channel_capacity`` bounds each actor's input buffer (backpressure); ``observer``
+        is told when each task starts, finishes or fails (progress displays).
         """
         if not isinstance(workflow, Workflow):
             raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
         limit = _check_concurrency(max_concurrency) or self.max_concurrency
+        profile = ProfileConfig.coerce(config)
         execution = _Execution(
             workflow,
             plan_for(workflow),
-            state=_default_state(workflow) if state is None else state,
-            deps=deps,
-            inputs=inputs,
-            config=ProfileConfig.coerce(config),
+            state=_default_state(workflow, profile) if state is None else state,
+            deps=_built(workflow, "make_deps", profile) if deps is None else deps,
+            inputs=_built(workflow, "make_input", profile) if inputs is None else inputs,
+            config=profile,
+            observer=observer,
             run_context=run_context,
             limit=limit,
+            channel_capacity=channel_capacity or self.channel_capacity,
         )
         return await execution.run()
 
@@ -78,7 +91,21 @@ def _check_concurrency(value: int | None) -> int | None:
     return value
 
 
-def _default_state(workflow: Workflow[Any, Any, Any]) -> Any:
+def _built(workflow: Workflow[Any, Any, Any], factory_name: str, config: ProfileConfig) -> Any:
+    factory = getattr(workflow, factory_name)
+    if factory is None:
+        return None
+    try:
+        return factory(config)
+    except Exception as exc:
+        raise RuntimeError(
+            f"workflow {workflow.name!r}: {factory_name}(config) failed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _default_state(workflow: Workflow[Any, Any, Any], config: ProfileConfig) -> Any:
+    if workflow.make_state is not None:
+        return _built(workflow, "make_state", config)
     state_type = workflow.state_type
     if state_type is None:
         return None
@@ -103,8 +130,10 @@ class _Execution:
         deps: Any,
         inputs: Any,
         config: ProfileConfig,
+        observer: ExecutionObserver | None,
         run_context: SupportsRunBinding | None,
         limit: int | None,
+        channel_capacity: int,
     ) -> None:
         self.workflow = workflow
         self.plan = plan
@@ -112,6 +141,7 @@ class _Execution:
         self.deps = deps
         self.inputs = inputs
         self.config = config
+        self.observer = observer
         self.run_context = run_context
         self.limit = limit if limit is not None else len(plan.ids) + 1
         self.results: dict[str, Any] = {}
@@ -127,6 +157,15 @@ class _Execution:
         self.failure: TaskFailure | None = None
         self.cancelled: list[int] = []
         self.done: asyncio.Future[None] | None = None
+        self.yields: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+        # Every actor input channel exists from the start: a producer may stream before
+        # its consumer starts (the consumer waits for a task), bounded by the capacity.
+        self.inboxes: dict[int, Channel[Any]] = {
+            i: Channel(plan.ids[i], capacity=channel_capacity, producers=plan.producers[i])
+            for i in range(len(plan.ids))
+            if plan.producers[i]
+        }
 
     async def run(self) -> WorkflowResult:
         loop = asyncio.get_running_loop()
@@ -186,23 +225,32 @@ class _Execution:
             outputs = self.outputs
             inputs = {key: outputs[up] for key, up in plan.upstream[index]}
         task_id = plan.ids[index]
-        ctx: TaskContext[Any, Any, Any] = plan.context_classes[index](
-            state=self.state,
-            deps=self.deps,
-            inputs=inputs,
-            config=self.config,
-            run_context=self.run_context,
-            task_id=task_id,
-            workflow=self.workflow.name,
-            results=self.results,
-        )
+        task = plan.tasks[index]
         self.running.add(index)
+        observer = self.observer
+        if observer is not None:
+            observer.task_started(task_id)
         started = perf_counter()
         try:
-            output = await plan.tasks[index].execute(ctx)
+            if isinstance(task, Task):
+                ctx: TaskContext[Any, Any, Any] = plan.context_classes[index](
+                    state=self.state,
+                    deps=self.deps,
+                    inputs=inputs,
+                    config=self.config,
+                    run_context=self.run_context,
+                    task_id=task_id,
+                    workflow=self.workflow.name,
+                    results=self.results,
+                )
+                output = await task.execute(ctx)
+            else:
+                output = await self._run_actor(index, task, inputs)
         except asyncio.CancelledError:
             if self.stopping:
                 self.cancelled.append(index)
+                if observer is not None:
+                    observer.task_cancelled(task_id)
                 raise
             # Cancelled by someone other than this runtime: the task did not complete.
             self._fail(index, asyncio.CancelledError(f"task {task_id!r} was cancelled"))
@@ -212,12 +260,53 @@ class _Execution:
             return False
         finally:
             self.running.discard(index)
-        self.durations[index] = perf_counter() - started
+        elapsed = self.durations[index] = perf_counter() - started
+        if observer is not None:
+            observer.task_finished(task_id, elapsed)
         self.outputs[index] = output
         self.completed[index] = True
         return not self.stopping
 
+    async def _run_actor(self, index: int, actor: Actor[Any, Any], inputs: Any) -> Any:
+        """Drive ``actor.run`` to its end; the output is its last yield (None if none)."""
+        task_id = self.plan.ids[index]
+        inbox = self.inboxes.get(index)
+        outboxes = tuple(self.inboxes[j] for j in self.plan.channel_downstream[index])
+        context_class = cast(
+            type[ActorContext[Any, Any, Any, Any, Any]], self.plan.context_classes[index]
+        )
+        ctx = context_class(
+            state=self.state,
+            deps=self.deps,
+            inputs=inputs,
+            config=self.config,
+            run_context=self.run_context,
+            task_id=task_id,
+            workflow=self.workflow.name,
+            results=self.results,
+            inbox=inbox,
+            outboxes=outboxes,
+        )
+        count = 0
+        last: Any = None
+        try:
+            async for item in actor.run(ctx):
+                count += 1
+                last = item
+        except ChannelClosed:
+            pass  # the `while True: await ctx.receive()` loop ended: normal completion
+        finally:
+            self.yields[task_id] = count
+            self.sent[task_id] = ctx.sent
+            for outbox in outboxes:
+                outbox.close_producer()
+            if inbox is not None:
+                inbox.abandon()
+        return last
+
     def _fail(self, index: int, exc: BaseException) -> None:
+        if self.observer is not None:
+            self.observer.task_failed(self.plan.ids[index], exc)
         if self.failure is None:
             self.failure = TaskFailure(
                 task_id=self.plan.ids[index],
@@ -262,4 +351,6 @@ class _Execution:
             failure=self.failure,
             cancelled=tuple(ids[i] for i in sorted(cancelled)),
             not_started=not_started,
+            yields=self.yields,
+            sent=self.sent,
         )

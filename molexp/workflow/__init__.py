@@ -1,7 +1,8 @@
 """The workflow layer: tasks, the graph and its introspection."""
 
+from molexp.workflow.actor import Actor
 from molexp.workflow.errors import TypeResolutionError, WorkflowDefinitionError
 from molexp.workflow.graph import Node, Workflow
 from molexp.workflow.task import Task
 
-__all__ = ["Node", "Task", "TypeResolutionError", "Workflow", "WorkflowDefinitionError"]
+__all__ = ["Actor", "Node", "Task", "TypeResolutionError", "Workflow", "WorkflowDefinitionError"]

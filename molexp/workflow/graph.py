@@ -8,16 +8,24 @@ topological order. The shape of ``after`` fixes the shape of ``ctx.inputs``:
 - a ``Node``                     -> that upstream's value itself
 - a sequence ``[a, b]``          -> a mapping keyed by the upstream node ids
 - a mapping ``{"k": a, ...}``    -> a mapping keyed by the given names
+
+Actors stream: an edge from an actor to an actor is a *channel* (the downstream's
+``receive()`` gets the upstream's ``send``s, and both run at the same time); it does not
+feed ``ctx.inputs``. An actor's ``ctx.inputs`` follows the rules above over its other
+upstreams, and is the workflow input when only actors are upstream. Any other edge waits
+for the upstream to finish; after an actor, a task receives the actor's last yield.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Literal
 
 from typing_extensions import TypeVar
 
+from molexp.profile import ProfileConfig
+from molexp.workflow.actor import Actor
 from molexp.workflow.errors import WorkflowDefinitionError
 from molexp.workflow.task import Task, default_task_name
 
@@ -34,13 +42,13 @@ InputShape = Literal["root", "single", "fan_in"]
 class Node(Generic[OutputT]):
     """A task placed in a workflow. ``Node[T]`` carries the task's output type ``T``."""
 
-    __slots__ = ("_workflow", "_id", "_task", "_upstream", "_shape", "_index")
+    __slots__ = ("_workflow", "_id", "_task", "_upstream", "_shape", "_index", "_is_actor")
 
     def __init__(
         self,
         workflow: Workflow[Any, Any, Any],
         node_id: str,
-        task: Task[Any, OutputT],
+        task: Task[Any, OutputT] | Actor[Any, OutputT],
         upstream: Mapping[str, Node[Any]],
         shape: InputShape,
         index: int,
@@ -51,14 +59,19 @@ class Node(Generic[OutputT]):
         self._upstream = upstream
         self._shape: InputShape = shape
         self._index = index
+        self._is_actor = isinstance(task, Actor)
 
     @property
     def id(self) -> str:
         return self._id
 
     @property
-    def task(self) -> Task[Any, OutputT]:
+    def task(self) -> Task[Any, OutputT] | Actor[Any, OutputT]:
         return self._task
+
+    @property
+    def is_actor(self) -> bool:
+        return self._is_actor
 
     @property
     def workflow(self) -> Workflow[Any, Any, Any]:
@@ -68,6 +81,20 @@ class Node(Generic[OutputT]):
     def upstream(self) -> Mapping[str, Node[Any]]:
         """Upstream nodes by input key (the fan-in key, or the node id of a single upstream)."""
         return self._upstream
+
+    @property
+    def channel_upstream(self) -> Mapping[str, Node[Any]]:
+        """For an actor: the upstream actors whose ``send``s it receives (else empty)."""
+        if not self._is_actor:
+            return {}
+        return {k: n for k, n in self._upstream.items() if n.is_actor}
+
+    @property
+    def input_upstream(self) -> Mapping[str, Node[Any]]:
+        """The upstreams whose outputs make ``ctx.inputs`` (all but channel upstreams)."""
+        if not self._is_actor:
+            return self._upstream
+        return {k: n for k, n in self._upstream.items() if not n.is_actor}
 
     @property
     def input_shape(self) -> InputShape:
@@ -93,13 +120,34 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         state: type[StateT] | None = None,
         deps: type[DepsT] | None = None,
         input: type[InputT] | None = None,
+        make_state: Callable[[ProfileConfig], StateT] | None = None,
+        make_deps: Callable[[ProfileConfig], DepsT] | None = None,
+        make_input: Callable[[ProfileConfig], InputT] | None = None,
     ) -> None:
+        """``state``/``deps``/``input`` declare the types (the generator reads them).
+
+        ``make_state``/``make_deps``/``make_input`` build the values from the selected
+        profile when ``execute`` is not given them, which is how ``molexp run`` gets them.
+        Without ``make_state``, a declared state class is built with no arguments.
+        """
         if not isinstance(name, str) or not name:
             raise WorkflowDefinitionError(f"workflow name must be a non-empty string, got {name!r}")
         self.name = name
         self.state_type = state
         self.deps_type = deps
         self.input_type = input
+        for label, factory in (
+            ("make_state", make_state),
+            ("make_deps", make_deps),
+            ("make_input", make_input),
+        ):
+            if factory is not None and not callable(factory):
+                raise WorkflowDefinitionError(
+                    f"workflow {name!r}: {label} must be a callable taking the ProfileConfig"
+                )
+        self.make_state = make_state
+        self.make_deps = make_deps
+        self.make_input = make_input
         self._nodes: list[Node[Any]] = []
         self._by_id: dict[str, Node[Any]] = {}
 
@@ -107,15 +155,18 @@ class Workflow(Generic[StateT, DepsT, InputT]):
 
     def add(
         self,
-        task: Task[Any, OutputT],
+        task: Task[Any, OutputT] | Actor[Any, OutputT],
         *,
         after: Node[Any] | Sequence[Node[Any]] | Mapping[str, Node[Any]] | None = None,
         name: str | None = None,
     ) -> Node[OutputT]:
-        """Add ``task`` after its upstream nodes and return its typed ``Node``."""
+        """Add ``task`` (or an actor) after its upstream nodes; return its typed ``Node``."""
         node_id = self._check_name(task, name)
         _check_task(task, node_id, self.name)
         upstream, shape = self._resolve_after(after, node_id)
+        if isinstance(task, Actor):
+            shape = _actor_input_shape(upstream, shape)
+            self._check_no_wait_on_producer(node_id, upstream)
         node: Node[OutputT] = Node(self, node_id, task, upstream, shape, len(self._nodes))
         self._nodes.append(node)
         self._by_id[node_id] = node
@@ -179,6 +230,30 @@ class Workflow(Generic[StateT, DepsT, InputT]):
             f"not {type(after).__name__}"
         )
 
+    def _check_no_wait_on_producer(self, node_id: str, upstream: Mapping[str, Node[Any]]) -> None:
+        """Reject an actor that would wait for one of its own producers to finish.
+
+        It would start only after that producer ends, while the producer blocks on the
+        actor's full input channel: a deadlock as soon as the stream outgrows the buffer.
+        """
+        producers = {up.id for up in upstream.values() if up.is_actor}
+        if not producers:
+            return
+        stack = [up for up in upstream.values() if not up.is_actor]
+        seen: set[str] = set()
+        while stack:
+            node = stack.pop()
+            for up in node.upstream.values():
+                if up.id in producers:
+                    raise WorkflowDefinitionError(
+                        f"workflow {self.name!r}, actor {node_id!r}: it receives from actor "
+                        f"{up.id!r} but also waits for {node.id!r}, which waits for {up.id!r} "
+                        f"to finish; {up.id!r} would block on {node_id!r}'s full channel"
+                    )
+                if up.id not in seen:
+                    seen.add(up.id)
+                    stack.append(up)
+
     def _check_member(self, up: object, where: str) -> None:
         if not isinstance(up, Node):
             raise WorkflowDefinitionError(
@@ -230,7 +305,9 @@ class Workflow(Generic[StateT, DepsT, InputT]):
                     labels.append(key)
                 if show_types:
                     labels.append(type_label(up))
-                label = f"|{': '.join(labels)}|" if labels else ""
+                # Mermaid entity codes keep `A | B` and quotes from ending the label early.
+                text = ": ".join(labels).replace("|", "#124;").replace('"', "#quot;")
+                label = f"|{text}|" if labels else ""
                 lines.append(f"    {up.id} -->{label} {node.id}")
         return "\n".join(lines) + "\n"
 
@@ -238,10 +315,26 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         return f"Workflow({self.name!r}, tasks={len(self._nodes)})"
 
 
+def _actor_input_shape(upstream: Mapping[str, Node[Any]], shape: InputShape) -> InputShape:
+    """Channel edges do not feed ``ctx.inputs``: recompute the shape without them."""
+    if not any(up.is_actor for up in upstream.values()):
+        return shape
+    if all(up.is_actor for up in upstream.values()):
+        return "root"
+    return shape  # a mapping keeps its shape over the remaining (task) keys
+
+
 def _check_task(task: object, node_id: str, workflow: str) -> None:
+    if isinstance(task, Actor):
+        if not inspect.isasyncgenfunction(type(task).run):
+            raise WorkflowDefinitionError(
+                f"workflow {workflow!r}, actor {node_id!r}: {type(task).__name__}.run must be "
+                "an async generator ('async def run(self, ctx): ... yield ...')"
+            )
+        return
     if not isinstance(task, Task):
         raise WorkflowDefinitionError(
-            f"workflow {workflow!r}, task {node_id!r}: {task!r} is not a molexp Task "
+            f"workflow {workflow!r}, task {node_id!r}: {task!r} is not a molexp Task or Actor "
             "(subclass molexp.Task and implement async def execute)"
         )
     if not inspect.iscoroutinefunction(type(task).execute):

@@ -6,17 +6,27 @@ The generator and ``molexp graph`` use these; the runtime does not need them to 
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import re
 import typing
 from typing import Any, get_args, get_origin
 
-from molexp.context import TaskContext
+from molexp.context import ActorContext, TaskContext
+from molexp.workflow.actor import Actor
 from molexp.workflow.errors import TypeResolutionError
 from molexp.workflow.task import Task
 
+AnyTask = Task[Any, Any] | Actor[Any, Any]
+_ASYNC_ITERATORS = {
+    collections.abc.AsyncIterator,
+    collections.abc.AsyncGenerator,
+    collections.abc.AsyncIterable,
+}
+
 __all__ = [
     "declared_context_type",
+    "declared_message_types",
     "declared_output_type",
     "task_type_arguments",
     "type_label",
@@ -24,11 +34,11 @@ __all__ = [
 
 
 def task_type_arguments(task_class: type[Any]) -> tuple[Any, ...] | None:
-    """The ``(ContextT, OutputT)`` arguments a task class gave ``Task[...]``, if any."""
+    """The ``(ContextT, OutputT)`` arguments a class gave ``Task[...]``/``Actor[...]``."""
     for klass in task_class.__mro__:
         for base in klass.__dict__.get("__orig_bases__", ()):
             origin = get_origin(base)
-            if isinstance(origin, type) and issubclass(origin, Task):
+            if isinstance(origin, type) and issubclass(origin, (Task, Actor)):
                 args = get_args(base)
                 if len(args) == 2:
                     return _resolve_forward_refs(args, klass)
@@ -55,28 +65,41 @@ def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any,
     return tuple(resolved)
 
 
+def _body(task_class: type[Any]) -> Any:
+    """``execute`` of a task, ``run`` of an actor."""
+    return task_class.run if issubclass(task_class, Actor) else task_class.execute
+
+
 def _execute_hints(task_class: type[Any], what: str) -> dict[str, Any]:
-    execute = task_class.execute
+    body = _body(task_class)
     try:
-        return typing.get_type_hints(execute, include_extras=True)
+        return typing.get_type_hints(body, include_extras=True)
     except Exception as exc:
         raise TypeResolutionError(
             f"task class {task_class.__qualname__}: cannot resolve the annotations of "
-            f"execute() to read its {what}: {type(exc).__name__}: {exc}"
+            f"{body.__name__}() to read its {what}: {type(exc).__name__}: {exc}"
         ) from exc
 
 
-def declared_output_type(task: Task[Any, Any]) -> Any:
-    """The awaited return annotation of ``execute`` (``Any`` when it has none)."""
+def declared_output_type(task: AnyTask) -> Any:
+    """The awaited return annotation of ``execute`` (``Any`` when it has none); for an
+    actor, the item type of ``run``'s ``AsyncIterator[...]`` annotation (what it yields).
+    """
     cls = type(task)
     hints = _execute_hints(cls, "output type")
     if "return" in hints:
-        return hints["return"]
+        returned = hints["return"]
+        if isinstance(task, Actor):
+            if get_origin(returned) in _ASYNC_ITERATORS and get_args(returned):
+                return get_args(returned)[0]
+            args = task_type_arguments(cls)
+            return args[1] if args is not None else Any
+        return returned
     args = task_type_arguments(cls)
     return args[1] if args is not None else Any
 
 
-def declared_context_type(task: Task[Any, Any]) -> Any:
+def declared_context_type(task: AnyTask) -> Any:
     """The context a task is written against: its ``Task[ContextT, ...]`` argument, else
     the annotation of ``execute``'s context parameter, else ``TaskContext[Any, Any, Any]``.
     """
@@ -84,25 +107,48 @@ def declared_context_type(task: Task[Any, Any]) -> Any:
     args = task_type_arguments(cls)
     if args is not None and not isinstance(args[0], typing.TypeVar):
         return args[0]
-    params = list(inspect.signature(cls.execute).parameters.values())
+    params = list(inspect.signature(_body(cls)).parameters.values())
     if len(params) >= 2:
         hints = _execute_hints(cls, "context type")
         if params[1].name in hints:
             return hints[params[1].name]
+    if isinstance(task, Actor):
+        return ActorContext[Any, Any, Any, Any, Any]
     return TaskContext[Any, Any, Any]
 
 
-def context_class(task: Task[Any, Any]) -> type[TaskContext[Any, Any, Any]]:
-    """The concrete TaskContext subclass to instantiate for ``task`` (generated or base)."""
+def declared_message_types(actor: Actor[Any, Any]) -> tuple[Any, Any]:
+    """``(MsgIn, MsgOut)`` of an actor's declared ``ActorContext[S, D, I, MsgIn, MsgOut]``."""
+    context = declared_context_type(actor)
+    for klass in _context_chain(context):
+        args = get_args(klass)
+        if get_origin(klass) is ActorContext and len(args) == 5:
+            return args[3], args[4]
+    return Any, Any
+
+
+def _context_chain(context: Any) -> list[Any]:
+    """``context`` and, for a (generated) subclass, the parametrized bases it derives from."""
+    chain = [context]
+    origin = get_origin(context) or context
+    if isinstance(origin, type):
+        for klass in origin.__mro__:
+            chain.extend(klass.__dict__.get("__orig_bases__", ()))
+    return chain
+
+
+def context_class(task: AnyTask) -> type[TaskContext[Any, Any, Any]]:
+    """The concrete context class to instantiate for ``task`` (generated or base)."""
+    base: type[TaskContext[Any, Any, Any]] = ActorContext if isinstance(task, Actor) else TaskContext
     try:
         args = task_type_arguments(type(task))
     except TypeResolutionError:
-        return TaskContext
+        return base
     if args is not None:
         candidate = get_origin(args[0]) or args[0]
-        if isinstance(candidate, type) and issubclass(candidate, TaskContext):
+        if isinstance(candidate, type) and issubclass(candidate, base):
             return candidate
-    return TaskContext
+    return base
 
 
 _QUALIFIED = re.compile(r"\b(?:[A-Za-z_][\w]*\.)+([A-Za-z_]\w*)")
