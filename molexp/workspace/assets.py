@@ -79,8 +79,8 @@ class Asset:
     project: str | None
     experiment: str | None
     run_id: str | None
-    path: Path
-    """Absolute path of this version's file (immutable once recorded)."""
+    location: str
+    """Absolute path of this version's file (immutable once recorded); see ``path``."""
     size: int
     sha256: str | None
     media_type: str
@@ -95,6 +95,11 @@ class Asset:
     @property
     def kind(self) -> str:
         return self.KIND
+
+    @property
+    def path(self) -> Path:
+        """Absolute path of this version's file (immutable once recorded)."""
+        return Path(self.location)
 
     @property
     def scope_key(self) -> ScopeKey:
@@ -163,7 +168,7 @@ def asset_from_record(record: Mapping[str, Any], *, key: ScopeKey, folder: Path)
     """
     cls = ASSET_CLASSES[record["kind"]]
     external = record.get("external")
-    path = Path(external) if external else folder / str(record["path"])
+    location = str(external) if external else f"{folder}/{record['path']}"
     producer = record.get("producer")
     extra: dict[str, Any] = {}
     if cls is LogAsset:
@@ -180,7 +185,7 @@ def asset_from_record(record: Mapping[str, Any], *, key: ScopeKey, folder: Path)
         project=key.project,
         experiment=key.experiment,
         run_id=key.run_id,
-        path=path,
+        location=location,
         size=int(record.get("size", 0)),
         sha256=record.get("sha256"),
         media_type=str(record.get("media_type", "application/octet-stream")),

@@ -141,6 +141,33 @@ def _flush_at_exit() -> None:
             pass
 
 
+_UPSERT_RUN = (
+    "INSERT OR REPLACE INTO runs(run_id, project, experiment, status, created_at, started_at, "
+    "finished_at, profile, config_hash, attempt, params, tags, path, signature) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _run_row(run: Run, doc: Mapping[str, Any], signature: str | None) -> tuple[Any, ...]:
+    profile = doc.get("profile") or {}
+    return (
+        run.id,
+        run.project_name,
+        run.experiment_name,
+        str(doc.get("status", "pending")),
+        _timestamp(doc.get("created_at")),
+        _timestamp(doc.get("started_at")),
+        _timestamp(doc.get("finished_at")),
+        profile.get("name"),
+        profile.get("hash"),
+        int(doc.get("attempt", 0)),
+        json.dumps(doc.get("params", {}), sort_keys=True),
+        json.dumps(doc.get("tags", [])),
+        run.key.relpath(),
+        signature,
+    )
+
+
 @attrs.frozen
 class ReconcileReport:
     """What a reconcile or rebuild changed in the catalog."""
@@ -199,6 +226,7 @@ class Catalog:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
         self._root = workspace.root
+        self._root_str = str(workspace.root)
         self.path = self._root / CATALOG_DIR / CATALOG_DB
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
@@ -340,7 +368,6 @@ class Catalog:
         filesystem journal traffic it causes). A process killed before the batch is committed
         loses nothing: the records are in the manifest and the next open re-indexes them.
         """
-        flush_now = False
         with self._pending_lock:
             if self._pending_pid != os.getpid():  # forked: the parent flushes its own batch
                 self._pending, self._pending_count, self._flusher = [], 0, None
@@ -360,17 +387,13 @@ class Catalog:
             else:
                 self._pending.append(_Pending(key, manifest, list(records), start, end, inode))
             self._pending_count += len(records)
-            if self._pending_count >= FLUSH_COUNT:
-                flush_now = True
-            elif self._flusher is None:
+            if self._flusher is None:
                 self._flusher = threading.Thread(
                     target=self._flush_loop, name="molexp-catalog-flush", daemon=True
                 )
                 self._flusher.start()
             else:
                 self._wake.notify()
-        if flush_now:
-            self.flush()
 
     def _flush_loop(self) -> None:
         me = threading.current_thread()
@@ -380,7 +403,13 @@ class Catalog:
                     if self._flusher is not me:
                         return
                     self._wake.wait()
-            time.sleep(FLUSH_DELAY)  # let a burst of saves gather into one transaction
+                # let a burst of saves gather into one transaction
+                deadline = time.monotonic() + FLUSH_DELAY
+                while self._pending_count < FLUSH_COUNT:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._wake.wait(remaining)
             try:
                 self.flush()
             except Exception as exc:  # noqa: BLE001 - never kill the flusher; reconcile later
@@ -536,35 +565,18 @@ class Catalog:
 
     def upsert_run(self, run: Run, doc: Mapping[str, Any], signature: str | None) -> None:
         """Store the catalog row of ``run`` from its ``run.json`` document."""
-        profile = doc.get("profile") or {}
-        row = (
-            run.id,
-            run.project_name,
-            run.experiment_name,
-            str(doc.get("status", "pending")),
-            _timestamp(doc.get("created_at")),
-            _timestamp(doc.get("started_at")),
-            _timestamp(doc.get("finished_at")),
-            profile.get("name"),
-            profile.get("hash"),
-            int(doc.get("attempt", 0)),
-            json.dumps(doc.get("params", {}), sort_keys=True),
-            json.dumps(doc.get("tags", [])),
-            run.key.relpath(),
-            signature,
-        )
         with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO runs(run_id, project, experiment, status, created_at, "
-                "started_at, finished_at, profile, config_hash, attempt, params, tags, path, "
-                "signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
+            conn.execute(_UPSERT_RUN, _run_row(run, doc, signature))
 
     # -- reconcile / rebuild -----------------------------------------------------------
 
     def reconcile(self) -> ReconcileReport:
-        """Bring the catalog in line with the manifests and run files (done on open)."""
+        """Bring the catalog in line with the manifests and run files (done on open).
+
+        No manifest lock is needed: each source is read from where the catalog stopped up
+        to its last complete line, inside one catalog transaction, and batched inserts of
+        live writers that arrive later find the offset moved and skip what is indexed.
+        """
         if not self._root.is_dir():
             return ReconcileReport()
         conn = self._db()
@@ -579,10 +591,11 @@ class Catalog:
                 for r, s, st in conn.execute("SELECT run_id, signature, status FROM runs")
             }
             asset_sources = {s for (s,) in conn.execute("SELECT DISTINCT source FROM assets")}
-        indexed = synced = runs_synced = 0
         interrupted: list[str] = []
         seen_sources: set[str] = set()
         seen_runs: set[str] = set()
+        todo: list[tuple[ScopeKey, Path, str, int]] = []
+        run_rows: list[tuple[Any, ...]] = []
         for key, folder in self._ws._walk_scopes():
             manifest = folder / MANIFEST
             try:
@@ -593,26 +606,38 @@ class Catalog:
                 rel = self._source_rel(manifest)
                 seen_sources.add(rel)
                 if known_sources.get(rel) != (st.st_ino, st.st_size):
-                    count = self._sync_manifest(key, manifest)
+                    todo.append((key, manifest, rel, st.st_ino))
+            if key.scope != "run":
+                continue
+            assert key.run_id is not None
+            if key.run_id in seen_runs:
+                log.warning("run id %s appears twice; indexing the first only", key.run_id)
+                continue
+            seen_runs.add(key.run_id)
+            run = self._ws._run_handle(key)
+            known = known_runs.get(key.run_id)
+            try:
+                if known is None or known[1] == "running" or known[0] != run._signature():
+                    doc = run._live()  # marks a dead owner's run interrupted
+                    run_rows.append(_run_row(run, doc, run._signature()))
+                    if doc["status"] == "interrupted" and (
+                        known is None or known[1] != "interrupted"
+                    ):
+                        interrupted.append(key.run_id)
+            except CorruptRunError as exc:
+                log.warning("%s", exc)
+        indexed = 0
+        if run_rows:
+            with self._write() as conn:
+                conn.executemany(_UPSERT_RUN, run_rows)
+        for i in range(0, len(todo), 64):  # bounded transactions: writers never wait long
+            with self._write() as conn:
+                for key, manifest, rel, inode in todo[i : i + 64]:
+                    row = conn.execute(
+                        "SELECT inode, offset FROM sources WHERE path=?", (rel,)
+                    ).fetchone()
+                    count, _ = self._sync_source(conn, key, manifest, rel, row, inode)
                     indexed += count
-                    synced += 1
-            if key.scope == "run":
-                assert key.run_id is not None
-                if key.run_id in seen_runs:
-                    log.warning("run id %s appears twice; indexing the first only", key.run_id)
-                    continue
-                seen_runs.add(key.run_id)
-                run = self._ws._run_handle(key)
-                known = known_runs.get(key.run_id)
-                try:
-                    if known is None or known[1] == "running" or known[0] != run._signature():
-                        before = known[1] if known else None
-                        status = run._sync_catalog()
-                        runs_synced += 1
-                        if status == "interrupted" and before != "interrupted":
-                            interrupted.append(key.run_id)
-                except CorruptRunError as exc:
-                    log.warning("%s", exc)
         gone_sources = (set(known_sources) | asset_sources) - seen_sources
         gone_runs = set(known_runs) - seen_runs
         if gone_sources or gone_runs:
@@ -628,23 +653,12 @@ class Catalog:
                 conn.executemany("DELETE FROM runs WHERE run_id=?", [(r,) for r in gone_runs])
         return ReconcileReport(
             records_indexed=indexed,
-            manifests_synced=synced,
-            runs_synced=runs_synced,
+            manifests_synced=len(todo),
+            runs_synced=len(run_rows),
             runs_interrupted=tuple(interrupted),
             removed_runs=len(gone_runs),
             removed_manifests=len(gone_sources),
         )
-
-    def _sync_manifest(self, key: ScopeKey, manifest_path: Path) -> int:
-        manifest = self._ws._manifest(key)
-        with manifest.writer() as writer:  # lock order: manifest, then catalog
-            rel = self._source_rel(manifest_path)
-            with self._write() as conn:
-                row = conn.execute(
-                    "SELECT inode, offset FROM sources WHERE path=?", (rel,)
-                ).fetchone()
-                count, _ = self._sync_source(conn, key, manifest_path, rel, row, writer.inode)
-        return count
 
     def rebuild(self) -> ReconcileReport:
         """Re-derive the whole index from the manifests and run files.
@@ -809,7 +823,7 @@ class Catalog:
             project=project,
             experiment=experiment,
             run_id=run_id,
-            path=Path(path) if external else self._root / path,
+            location=path if external else f"{self._root_str}/{path}",
             size=size,
             sha256=sha256,
             media_type=media_type,

@@ -319,12 +319,6 @@ class Run:
                     )
         return problems
 
-    def _sync_catalog(self) -> str:
-        """Index this run from run.json (reconcile); return its live status."""
-        doc = self._live()
-        self._ws.catalog.upsert_run(self, doc, self._signature())
-        return str(doc["status"])
-
     # -- what users read -----------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:

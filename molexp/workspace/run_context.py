@@ -336,7 +336,7 @@ class RunContext:
             "project": key.project,
             "experiment": key.experiment,
             "run_id": key.run_id,
-            "path": Path(target),
+            "location": target,
             "size": stored.size,
             "sha256": stored.sha256,
             "media_type": encoded.media_type,
