@@ -198,12 +198,7 @@ class Manifest:
     def _open_for_write(self) -> int:
         fd = self._fd
         if fd is not None and self._fd_pid == os.getpid():
-            try:
-                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
-                    return fd
-            except FileNotFoundError:
-                pass
-            os.close(fd)  # the file was replaced or removed under us: reopen it
+            return fd
         self._fd = None
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
         if self.keep_open:
