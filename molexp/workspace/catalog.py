@@ -372,17 +372,10 @@ class Catalog:
             if self._pending_pid != os.getpid():  # forked: the parent flushes its own batch
                 self._pending, self._pending_count, self._flusher = [], 0, None
                 self._pending_pid = os.getpid()
-            last = self._pending[-1] if self._pending else None
-            if (
-                last is not None
-                and last.manifest == manifest
-                and (last.end, last.inode)
-                == (
-                    start,
-                    inode,
-                )
-            ):
-                last.records.extend(records)
+            was_empty = not self._pending
+            last = None if was_empty else self._pending[-1]
+            if last is not None and last.manifest == manifest and last.end == start:
+                last.records.extend(records)  # contiguous with the previous batch
                 last.end = end
             else:
                 self._pending.append(_Pending(key, manifest, list(records), start, end, inode))
@@ -392,8 +385,8 @@ class Catalog:
                     target=self._flush_loop, name="molexp-catalog-flush", daemon=True
                 )
                 self._flusher.start()
-            else:
-                self._wake.notify()
+            elif was_empty or self._pending_count >= FLUSH_COUNT:
+                self._wake.notify()  # wake it only when there is something new to decide
 
     def _flush_loop(self) -> None:
         me = threading.current_thread()
