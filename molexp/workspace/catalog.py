@@ -29,13 +29,14 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
 from molexp.workspace.assets import (
     ASSET_CLASSES,
     KINDS,
+    ArtifactAsset,
     Asset,
     CheckpointAsset,
     DataAsset,
@@ -667,6 +668,67 @@ class Catalog:
 
     # -- queries --------------------------------------------------------------------------
 
+    @overload
+    def query_assets(
+        self,
+        *,
+        kind: Literal["artifact"],
+        name: str | None = None,
+        producer_task: str | None = None,
+        run: str | Run | None = None,
+        experiment: str | None = None,
+        project: str | None = None,
+        tag: str | None = None,
+        scope: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[ArtifactAsset]: ...
+    @overload
+    def query_assets(
+        self,
+        *,
+        kind: Literal["log"],
+        name: str | None = None,
+        producer_task: str | None = None,
+        run: str | Run | None = None,
+        experiment: str | None = None,
+        project: str | None = None,
+        tag: str | None = None,
+        scope: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[LogAsset]: ...
+    @overload
+    def query_assets(
+        self,
+        *,
+        kind: Literal["checkpoint"],
+        name: str | None = None,
+        producer_task: str | None = None,
+        run: str | Run | None = None,
+        experiment: str | None = None,
+        project: str | None = None,
+        tag: str | None = None,
+        scope: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[CheckpointAsset]: ...
+    @overload
+    def query_assets(
+        self,
+        *,
+        kind: Literal["data"],
+        name: str | None = None,
+        producer_task: str | None = None,
+        run: str | Run | None = None,
+        experiment: str | None = None,
+        project: str | None = None,
+        tag: str | None = None,
+        scope: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[DataAsset]: ...
+    @overload
     def query_assets(
         self,
         *,
@@ -680,7 +742,21 @@ class Catalog:
         scope: str | None = None,
         workflow: str | None = None,
         limit: int | None = None,
-    ) -> list[Asset]:
+    ) -> list[Asset]: ...
+    def query_assets(
+        self,
+        *,
+        kind: str | None = None,
+        name: str | None = None,
+        producer_task: str | None = None,
+        run: str | Run | None = None,
+        experiment: str | None = None,
+        project: str | None = None,
+        tag: str | None = None,
+        scope: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[Any]:
         """Assets matching every given filter, newest first.
 
         ``run`` is a run id or a ``Run``; ``scope`` one of run/experiment/project/workspace.

@@ -24,10 +24,17 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from molexp.profile import ProfileConfig
-from molexp.workspace.assets import Asset, CheckpointAsset, asset_from_record, now_iso
+from molexp.workspace.assets import (
+    ArtifactAsset,
+    Asset,
+    CheckpointAsset,
+    LogAsset,
+    asset_from_record,
+    now_iso,
+)
 from molexp.workspace.atomic import atomic_write_bytes, atomic_write_json, try_lock
 from molexp.workspace.encoding import to_json_value
 from molexp.workspace.errors import CorruptRunError, RunNotFoundError, RunStateError
@@ -399,7 +406,15 @@ class Run:
 
     # -- assets --------------------------------------------------------------------------------
 
-    def assets(self, kind: str | None = None) -> list[Asset]:
+    @overload
+    def assets(self, kind: Literal["artifact"]) -> list[ArtifactAsset]: ...
+    @overload
+    def assets(self, kind: Literal["log"]) -> list[LogAsset]: ...
+    @overload
+    def assets(self, kind: Literal["checkpoint"]) -> list[CheckpointAsset]: ...
+    @overload
+    def assets(self, kind: str | None = None) -> list[Asset]: ...
+    def assets(self, kind: str | None = None) -> list[Any]:
         """Every asset record of this run, in the order written (from its manifest)."""
         index = self._ws._manifest(self.key).index()
         records = index.records if kind is None else [r for r in index.records if r["kind"] == kind]
