@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, assert_type
 
 import attrs
-from typing_extensions import assert_type
 
 from molexp import Task, TaskContext, Workflow, WorkflowRuntime
 from molexp.context import RunBinding, SupportsRunBinding
@@ -41,8 +40,13 @@ def test_task_context_helpers_under_a_run(ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run()
     with run.start(profile={"steps": 3}) as rc:
         ctx: TaskContext[None, None, int] = TaskContext(
-            state=None, deps=None, inputs=1, config=rc.config, run_context=rc,
-            task_id="prepare", workflow="wf",
+            state=None,
+            deps=None,
+            inputs=1,
+            config=rc.config,
+            run_context=rc,
+            task_id="prepare",
+            workflow="wf",
         )
         assert ctx.run_context is rc and ctx.config["steps"] == 3
         ctx.artifact.save("data.json", {"n": 1})
@@ -55,7 +59,10 @@ def test_task_context_helpers_under_a_run(ws: Workspace) -> None:
         ctx.artifact.save("model.json", {"w": 2})
     by_name = {a.name: a.producer.task_id for a in run.assets() if a.producer}
     assert by_name == {
-        "data.json": "prepare", "prepare": "prepare", "state": "prepare", "model.json": "train"
+        "data.json": "prepare",
+        "prepare": "prepare",
+        "state": "prepare",
+        "model.json": "train",
     }
     assert run.results == {"n": 1}
 
@@ -121,9 +128,7 @@ def test_failed_workflow_result_fails_the_run(ws: Workspace) -> None:
 
     async def main() -> Any:
         async with run.start(profile={"n": 2}) as rc:
-            result = await WorkflowRuntime().execute(
-                wf, deps="x", config=rc.config, run_context=rc
-            )
+            result = await WorkflowRuntime().execute(wf, deps="x", config=rc.config, run_context=rc)
             result.raise_for_status()
 
     try:

@@ -32,7 +32,8 @@ def test_add_run_records_params_and_pending_status(ws: Workspace) -> None:
     doc = json.loads((run.path / "run.json").read_text())
     assert doc["status"] == "pending" and doc["params"] == {"lr": 0.1, "layers": [1, 2]}
     assert doc["project"] == "p" and doc["experiment"] == "e" and doc["run_id"] == run.id
-    assert run.status is RunStatus.PENDING and run.status == "pending"
+    assert run.status is RunStatus.PENDING
+    assert str(run.status) == "pending" and RunStatus("pending") is RunStatus.PENDING
     assert run.params == {"lr": 0.1, "layers": [1, 2]} and run.tags == ("a",)
     assert run.results == {} and run.error is None and run.attempt == 0
     assert run.created_at is not None and run.started_at is None

@@ -24,7 +24,7 @@ def test_success_records_profile_timestamps_and_results(ws: Workspace) -> None:
     with run.start(profile=profile) as rc:
         assert isinstance(rc, RunContext) and rc.run == run and rc.attempt == 1
         assert rc.config == profile and rc.path == run.path
-        assert run.status is RunStatus.RUNNING
+        assert run.info()["status"] == "running"
         rc.set_result("energy", -1.5)
         # durable as soon as set: another workspace object (another process) sees it
         assert Workspace(ws.root).run(run.id).results == {"energy": -1.5}
@@ -171,7 +171,7 @@ def test_a_killed_owner_leaves_the_run_interrupted(ws: Workspace) -> None:
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "started"
-    assert run.status is RunStatus.RUNNING  # the owner holds its lock: alive
+    assert run.info()["status"] == "running"  # the owner holds its lock: alive
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     fresh = Workspace(ws.root)
@@ -180,7 +180,7 @@ def test_a_killed_owner_leaves_the_run_interrupted(ws: Workspace) -> None:
     assert run.info()["attempts"][-1]["status"] == "interrupted"
     with run.start() as rc:  # an interrupted run can be resumed
         assert rc.attempt == 2
-    assert run.status is RunStatus.SUCCEEDED
+    assert Workspace(ws.root).run(run.id).status is RunStatus.SUCCEEDED
 
 
 def test_owner_on_another_host_is_judged_by_its_heartbeat(tmp_path: object, ws: Workspace) -> None:
