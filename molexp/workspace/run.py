@@ -440,6 +440,10 @@ class Run:
 
     # -- results (used by RunContext) ---------------------------------------------------------
 
+    def _result(self, key: str, default: Any = None) -> Any:
+        results = self._read()["results"]
+        return copy.deepcopy(results[key]) if key in results else default
+
     def _set_result(self, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
             raise TypeError(f"run {self.id}: result keys are non-empty str, got {key!r}")

@@ -466,7 +466,8 @@ class TaskRunBinding:
         self._rc._run._set_result(key, value)
 
     def get_result(self, key: str, default: Any = None) -> Any:
-        return self._rc._run.results.get(key, default)
+        """A result set by any task or process of this run (read from run.json)."""
+        return self._rc._run._result(key, default)
 
     def __repr__(self) -> str:
         return f"TaskRunBinding(run={self.producer.run_id!r}, task={self.producer.task_id!r})"
