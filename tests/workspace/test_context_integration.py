@@ -10,9 +10,11 @@ import attrs
 from molexp import Task, TaskContext, Workflow, WorkflowRuntime
 from molexp.context import RunBinding, SupportsRunBinding
 from molexp.workspace import (
+    ArtifactAsset,
     ArtifactStore,
     Asset,
     CheckpointAsset,
+    LogAsset,
     LogHandle,
     RunContext,
     RunStatus,
@@ -33,6 +35,11 @@ def test_run_context_satisfies_the_context_protocols(ws: Workspace) -> None:
         assert_type(concrete.checkpoint("c", data=1), CheckpointAsset)
         assert_type(concrete.find_asset("c"), Asset | None)
         assert supports is rc and binding.artifact is not None
+    assert_type(ws.catalog.query_assets(kind="log"), list[LogAsset])
+    assert_type(ws.catalog.query_assets(kind="checkpoint"), list[CheckpointAsset])
+    assert_type(ws.catalog.query_assets(producer_task="t"), list[Asset])
+    assert_type(run.assets("artifact"), list[ArtifactAsset])
+    assert_type(run.assets(), list[Asset])
 
 
 def test_task_context_helpers_under_a_run(ws: Workspace) -> None:
