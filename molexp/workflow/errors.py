@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["TypeResolutionError", "WorkflowDefinitionError"]
+__all__ = ["TypeResolutionError", "WorkflowDefinitionError", "WorkflowLoadError"]
 
 
 class WorkflowDefinitionError(ValueError):
@@ -11,3 +11,7 @@ class WorkflowDefinitionError(ValueError):
 
 class TypeResolutionError(TypeError):
     """A task's declared types could not be resolved; the message names the task."""
+
+
+class WorkflowLoadError(Exception):
+    """A workflow module could not be found or imported, or holds no such workflow."""
