@@ -18,7 +18,12 @@ __all__ = ["build_parser", "main"]
 
 # Imported lazily per call so `molexp --help` stays fast and the SDK never imports the
 # generator's dependencies (jinja2, mypy) at import time.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("molexp.cli.gen_command",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "molexp.cli.run_command",
+    "molexp.cli.gen_command",
+    "molexp.cli.workspace_commands",
+    "molexp.cli.graph_command",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

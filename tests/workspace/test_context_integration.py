@@ -8,7 +8,6 @@ from typing import Any, assert_type
 import attrs
 
 from molexp import Task, TaskContext, Workflow, WorkflowRuntime
-from molexp.context import RunBinding, SupportsRunBinding
 from molexp.workspace import (
     ArtifactAsset,
     ArtifactStore,
@@ -23,18 +22,17 @@ from molexp.workspace import (
 )
 
 
-def test_run_context_satisfies_the_context_protocols(ws: Workspace) -> None:
+def test_run_context_bindings_are_precisely_typed(ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run()
     with run.start() as rc:
-        supports: SupportsRunBinding = rc  # checked by mypy: structural conformance
-        binding: RunBinding = rc.bind_task("t", workflow="wf")
+        binding = rc.bind_task("t", workflow="wf")
         concrete = rc.bind_task("t")
         assert_type(concrete, TaskRunBinding)
         assert_type(concrete.artifact, ArtifactStore)
         assert_type(concrete.log("x"), LogHandle)
         assert_type(concrete.checkpoint("c", data=1), CheckpointAsset)
         assert_type(concrete.find_asset("c"), Asset | None)
-        assert supports is rc and binding.artifact is not None
+        assert binding.artifact is not None
     assert_type(ws.catalog.query_assets(kind="log"), list[LogAsset])
     assert_type(ws.catalog.query_assets(kind="checkpoint"), list[CheckpointAsset])
     assert_type(ws.catalog.query_assets(producer_task="t"), list[Asset])
@@ -56,14 +54,19 @@ def test_task_context_helpers_under_a_run(ws: Workspace) -> None:
             workflow="wf",
         )
         assert ctx.run_context is rc and ctx.config["steps"] == 3
-        ctx.artifact.save("data.json", {"n": 1})
-        ctx.log("prepare").append("ok")
+        assert_type(ctx.artifact, ArtifactStore | None)  # soft: None without a run
+        assert ctx.artifact is not None
+        run_helpers = ctx.require_run()
+        assert_type(run_helpers, TaskRunBinding)
+        run_helpers.artifact.save("data.json", {"n": 1})
+        run_helpers.log("prepare").append("ok")
         ctx.checkpoint("state", data={"step": 1})
-        assert ctx.find_asset("forcefield").load() == {"epsilon": 1.0}
+        forcefield = ctx.find_asset("forcefield")
+        assert forcefield is not None and forcefield.load() == {"epsilon": 1.0}
         ctx.set_result("n", 1)
         assert ctx.get_result("n") == 1
         ctx.set_active_task("train")  # the seed meaning: attribute what follows to "train"
-        ctx.artifact.save("model.json", {"w": 2})
+        ctx.require_run().artifact.save("model.json", {"w": 2})
     by_name = {a.name: a.producer.task_id for a in run.assets() if a.producer}
     assert by_name == {
         "data.json": "prepare",
@@ -82,16 +85,14 @@ class Dataset:
 class Prepare(Task[TaskContext[None, str, None], Dataset]):
     async def execute(self, ctx: TaskContext[None, str, None]) -> Dataset:
         data = Dataset(tuple(float(i) for i in range(int(ctx.config["n"]))))
-        ctx.artifact.save("dataset.json", data)
+        ctx.require_run().artifact.save("dataset.json", data)
         return data
 
 
 class Fit(Task[TaskContext[None, str, Dataset], float]):
     async def execute(self, ctx: TaskContext[None, str, Dataset]) -> float:
-        rc = ctx.run_context
-        assert isinstance(rc, RunContext)
-        resume = rc.load_checkpoint("fit", default={"step": 0})
-        log = ctx.log("fit")
+        resume = ctx.load_checkpoint("fit", default={"step": 0})
+        log = ctx.require_run().log("fit")
         for step in range(resume["step"], 3):
             log.append(f"{ctx.deps} step {step}")
             ctx.checkpoint("fit", data={"step": step + 1})

@@ -1,4 +1,4 @@
-"""mypy --strict proves that RunContext/TaskRunBinding satisfy the context's protocols and
+"""mypy --strict proves that RunContext/TaskRunBinding are precisely typed and
 that the typed helpers (per-kind overloads) infer what the tests assert with assert_type."""
 
 from __future__ import annotations
