@@ -1,12 +1,24 @@
 """molexp: typed task graphs for molecular-simulation workflows."""
 
 from molexp._version import __version__
-from molexp.context import TaskContext
-from molexp.profile import ConfigError, ProfileConfig
-from molexp.runtime import ExecutionObserver, TaskFailure, WorkflowFailed, WorkflowResult, WorkflowRuntime
 from molexp.channel import ChannelClosed
-from molexp.context import ActorContext
-from molexp.workflow import Actor, Node, Task, TypeResolutionError, Workflow, WorkflowDefinitionError
+from molexp.context import ActorContext, TaskContext
+from molexp.profile import ConfigError, ProfileConfig
+from molexp.runtime import (
+    ExecutionObserver,
+    TaskFailure,
+    WorkflowFailed,
+    WorkflowResult,
+    WorkflowRuntime,
+)
+from molexp.workflow import (
+    Actor,
+    Node,
+    Task,
+    TypeResolutionError,
+    Workflow,
+    WorkflowDefinitionError,
+)
 from molexp.workspace import (
     ArtifactAsset,
     Asset,

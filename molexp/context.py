@@ -49,15 +49,15 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
     """The typed view of one task execution: ``state``, ``deps``, ``inputs``, ``config``."""
 
     __slots__ = (
-        "_state",
+        "_binding",
+        "_config",
         "_deps",
         "_inputs",
-        "_config",
+        "_results",
         "_run_context",
+        "_state",
         "_task_id",
         "_workflow",
-        "_results",
-        "_binding",
     )
 
     def __init__(
@@ -214,7 +214,7 @@ class ActorContext(
     channels; a context it did not connect raises ``NotImplementedError``.
     """
 
-    __slots__ = ("_inbox", "_outboxes", "_connected", "sent")
+    __slots__ = ("_connected", "_inbox", "_outboxes", "sent")
 
     def __init__(
         self,

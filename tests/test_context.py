@@ -71,7 +71,13 @@ def test_helpers_delegate_to_a_binding_named_after_the_task() -> None:
     run = FakeRun()
     results: dict[str, Any] = {}
     ctx = TaskContext(
-        state=None, deps=None, inputs=None, run_context=run, task_id="train", workflow="wf", results=results
+        state=None,
+        deps=None,
+        inputs=None,
+        run_context=run,
+        task_id="train",
+        workflow="wf",
+        results=results,
     )
     assert ctx.artifact == ("artifact-store", "train")
     assert ctx.log("md") == ("log", "md")
@@ -91,7 +97,9 @@ def test_binding_is_lazy() -> None:
 
 
 def test_repr_names_task_and_profile() -> None:
-    ctx = TaskContext(state=None, deps=None, inputs=None, task_id="t", config=ProfileConfig(name="quick"))
+    ctx = TaskContext(
+        state=None, deps=None, inputs=None, task_id="t", config=ProfileConfig(name="quick")
+    )
     assert repr(ctx) == "TaskContext(task_id='t', config='quick', run=False)"
 
 

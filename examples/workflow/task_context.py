@@ -28,7 +28,7 @@ from pathlib import Path
 import attrs
 
 from molexp import ProfileConfig, Task, TaskContext, Workflow, WorkflowRuntime
-from molexp.workspace import LogAsset, RunContext, Workspace
+from molexp.workspace import LogAsset, Workspace
 
 
 @attrs.define

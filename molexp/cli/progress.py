@@ -15,7 +15,9 @@ _REDRAW_EVERY = 0.1  # seconds: a terminal line redrawn at most 10 times a secon
 
 
 class Progress(ExecutionObserver):
-    def __init__(self, total: int, stream: TextIO | None = None, *, tty: bool | None = None) -> None:
+    def __init__(
+        self, total: int, stream: TextIO | None = None, *, tty: bool | None = None
+    ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.total = total

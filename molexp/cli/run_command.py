@@ -93,7 +93,7 @@ def run_handler(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: run {run.id} is marked cancelled ({run.path})", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - e.g. a failing make_state: already recorded
+    except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         _summary(run, None)
         return 1
@@ -127,8 +127,13 @@ def _summary(run: Any, result: Any) -> None:
     print(f"\nstatus: {status}")
     if result is not None and result.failure is not None:
         failure = result.failure
-        print(f"failed task: {failure.task_id}: {type(failure.exception).__name__}: {failure.exception}")
-        print("".join("  " + line for line in failure.traceback.splitlines(keepends=True)[-6:]), end="")
+        print(
+            f"failed task: {failure.task_id}: {type(failure.exception).__name__}: {failure.exception}"
+        )
+        print(
+            "".join("  " + line for line in failure.traceback.splitlines(keepends=True)[-6:]),
+            end="",
+        )
     if result is not None and result.durations:
         print("tasks:")
         width = max(len(t) for t in result.durations)
@@ -159,4 +164,3 @@ def _relative(path: Path) -> str:
         return os.path.relpath(path)
     except ValueError:
         return str(path)
-

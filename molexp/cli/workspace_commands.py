@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
 
 
 def _run_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--status", help="pending, running, succeeded, failed, cancelled, interrupted")
+    parser.add_argument(
+        "--status", help="pending, running, succeeded, failed, cancelled, interrupted"
+    )
     parser.add_argument("--project")
     parser.add_argument("--experiment")
     parser.add_argument("--limit", type=int, default=50)
@@ -58,7 +60,9 @@ def _workspace(args: argparse.Namespace) -> Any:
     from molexp.workspace import Workspace
 
     if not Path(args.workspace).is_dir():
-        raise LookupError(f"no workspace at {args.workspace} (run a workflow with molexp run first)")
+        raise LookupError(
+            f"no workspace at {args.workspace} (run a workflow with molexp run first)"
+        )
     return Workspace(args.workspace)
 
 
@@ -77,7 +81,13 @@ def runs_list(args: argparse.Namespace) -> int:
     for run in runs:
         started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run.started_at else "-"
         rows.append(
-            [run.id, f"{run.project_name}/{run.experiment_name}", str(run.status), run.profile or "-", started]
+            [
+                run.id,
+                f"{run.project_name}/{run.experiment_name}",
+                str(run.status),
+                run.profile or "-",
+                started,
+            ]
         )
     print(table(["RUN", "PROJECT/EXPERIMENT", "STATUS", "PROFILE", "STARTED"], rows))
     return 0

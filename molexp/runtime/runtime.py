@@ -261,7 +261,7 @@ class _Execution:
             # Cancelled by someone other than this runtime: the task did not complete.
             self._fail(index, asyncio.CancelledError(f"task {task_id!r} was cancelled"))
             return False
-        except Exception as exc:  # noqa: BLE001 - any task error fails the execution
+        except Exception as exc:
             self._fail(index, exc)
             return False
         finally:

@@ -47,6 +47,7 @@ from molexp.workspace.atomic import FileLock, ensure_dir
 from molexp.workspace.errors import CorruptRunError
 from molexp.workspace.layout import CATALOG_DB, CATALOG_DIR, CATALOG_LOCK, MANIFEST, ScopeKey
 from molexp.workspace.manifest import read_records
+from molexp.workspace.storage import log_stats
 
 if TYPE_CHECKING:
     from molexp.workspace.run import Run
@@ -138,7 +139,7 @@ def _flush_at_exit() -> None:
     for catalog in list(_OPEN_CATALOGS):
         try:
             catalog.flush()
-        except Exception:  # noqa: BLE001, S110 - reconciled on the next open anyway
+        except Exception:
             pass
 
 
@@ -206,19 +207,6 @@ def _timestamp(value: Any) -> float | None:
     if not value:
         return None
     return _dt.datetime.fromisoformat(str(value)).timestamp()
-
-
-def _log_stats(path: Path) -> tuple[int, int]:
-    """(size, newline count) of a log file; (0, 0) when it does not exist."""
-    try:
-        with open(path, "rb") as fh:
-            size, lines = 0, 0
-            while chunk := fh.read(1 << 20):
-                size += len(chunk)
-                lines += chunk.count(b"\n")
-            return size, lines
-    except FileNotFoundError:
-        return 0, 0
 
 
 class Catalog:
@@ -406,7 +394,7 @@ class Catalog:
                     self._wake.wait(remaining)
             try:
                 self.flush()
-            except Exception as exc:  # noqa: BLE001 - never kill the flusher; reconcile later
+            except Exception as exc:
                 self._ws._catalog_failed(exc)
 
     def flush(self) -> None:
@@ -498,7 +486,7 @@ class Catalog:
                 lines = r.get("lines")
                 size = int(r.get("size", 0))
                 if kind == "log" and from_files:
-                    size, lines = _log_stats(self._root / path)
+                    size, lines = log_stats(self._root / path)
                 record_tags = [str(t) for t in r.get("tags", ())]
                 rows.append(
                     (
@@ -553,7 +541,7 @@ class Catalog:
             ).fetchall()
         if not rows:
             return
-        stats = [(*_log_stats(self._root / path), asset_id) for asset_id, path in rows]
+        stats = [(*log_stats(self._root / path), asset_id) for asset_id, path in rows]
         with self._write() as conn:
             conn.executemany("UPDATE assets SET size=?, lines=? WHERE id=?", stats)
 

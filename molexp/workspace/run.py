@@ -50,7 +50,7 @@ from molexp.workspace.layout import (
 from molexp.workspace.liveness import Heartbeat, owner_alive, this_host
 from molexp.workspace.manifest import read_records
 from molexp.workspace.run_context import RunContext, RunError
-from molexp.workspace.storage import link_latest, prepare_parent
+from molexp.workspace.storage import link_latest, log_stats, prepare_parent
 
 if TYPE_CHECKING:
     from molexp.workspace.hierarchy import Experiment
@@ -201,7 +201,7 @@ class Run:
             self._cache = (signature, doc)
         try:
             self._ws.catalog.upsert_run(self, doc, signature)
-        except Exception as exc:  # noqa: BLE001 - run.json is the truth; reconcile later
+        except Exception as exc:
             self._ws._catalog_failed(exc)
 
     def _update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -237,7 +237,7 @@ class Run:
                 doc = self._interrupt()
         try:
             self._ws.catalog.refresh_logs(self.id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._ws._catalog_failed(exc)
         return doc
 
@@ -418,7 +418,10 @@ class Run:
         """Every asset record of this run, in the order written (from its manifest)."""
         index = self._ws._manifest(self.key).index()
         records = index.records if kind is None else [r for r in index.records if r["kind"] == kind]
-        return [asset_from_record(r, key=self.key, folder=self.path) for r in records]
+        return [
+            asset_from_record(_current(r, self.path), key=self.key, folder=self.path)
+            for r in records
+        ]
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
         """The newest ``name`` at the nearest scope: this run, its experiment, project, workspace."""
@@ -605,3 +608,11 @@ class RunSession:
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
+
+
+def _current(record: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A log's manifest record holds its size at creation; the file holds the truth."""
+    if record.get("kind") != "log":
+        return record
+    size, lines = log_stats(folder / record["path"])
+    return {**record, "size": size, "lines": lines}

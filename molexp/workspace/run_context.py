@@ -41,7 +41,13 @@ from molexp.workspace.errors import AssetNameError, RunStateError
 from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS
 from molexp.workspace.manifest import Manifest, ManifestWriter
 from molexp.workspace.names import check_asset_name, path_conflict
-from molexp.workspace.storage import link_latest, prepare_parent, version_path, write_version
+from molexp.workspace.storage import (
+    link_latest,
+    log_stats,
+    prepare_parent,
+    version_path,
+    write_version,
+)
 from molexp.workspace.syncer import INLINE_MAX
 
 if TYPE_CHECKING:
@@ -236,7 +242,7 @@ class RunContext:
                 end=writer.end,
                 inode=writer.inode,
             )
-        except Exception as exc:  # noqa: BLE001 - the manifest is the truth; reconcile later
+        except Exception as exc:
             self._ws._catalog_failed(exc)
 
     def _save(
@@ -406,7 +412,7 @@ class RunContext:
         self._closed = True
         try:
             self._ws.catalog.flush()
-        except Exception as exc:  # noqa: BLE001 - reconciled from the manifests later
+        except Exception as exc:
             self._ws._catalog_failed(exc)
 
     def __repr__(self) -> str:
@@ -586,7 +592,7 @@ class _LogFile:
     def _current(self) -> tuple[int, int]:
         size = os.fstat(self.fd).st_size if self.fd >= 0 else self.size
         if size != self.size:  # another process appends to the same log: count the file
-            _, lines = _count(self.path)
+            _, lines = log_stats(self.path)
             return size, lines
         return self.size, self.lines
 
@@ -599,7 +605,7 @@ class _LogFile:
                     str(self.record["id"]), size=current[0], lines=current[1]
                 )
                 self.synced = current
-            except Exception as exc:  # noqa: BLE001 - stats are re-derived on reconcile
+            except Exception as exc:
                 self.rc._ws._catalog_failed(exc)
 
     def close(self) -> None:
@@ -611,15 +617,6 @@ class _LogFile:
                 os.fdatasync(self.fd)  # appends are unbuffered; make them durable at the end
             os.close(self.fd)
             self.fd = -1
-
-
-def _count(path: Path) -> tuple[int, int]:
-    size = lines = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            size += len(chunk)
-            lines += chunk.count(b"\n")
-    return size, lines
 
 
 class LogHandle:

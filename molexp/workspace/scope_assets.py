@@ -142,7 +142,7 @@ class ScopeAssets:
                     end=writer.end,
                     inode=writer.inode,
                 )
-            except Exception as exc:  # noqa: BLE001 - the manifest is the truth
+            except Exception as exc:
                 ws._catalog_failed(exc)
         return cast(DataAsset, asset_from_record(record, key=self.key, folder=folder))
 

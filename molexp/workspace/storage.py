@@ -25,6 +25,7 @@ __all__ = [
     "StoredFile",
     "check_inside",
     "link_latest",
+    "log_stats",
     "prepare_parent",
     "version_path",
     "write_version",
@@ -188,3 +189,16 @@ def link_latest(
         except FileNotFoundError:
             pass
         raise
+
+
+def log_stats(path: Path) -> tuple[int, int]:
+    """(size, line count) of a log file, read in 1 MiB chunks; (0, 0) if it is missing."""
+    size = lines = 0
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+    except FileNotFoundError:
+        return 0, 0
+    return size, lines

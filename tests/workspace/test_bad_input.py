@@ -17,7 +17,7 @@ def test_corrupted_run_json_is_a_clear_error_and_is_left_alone(ws: Workspace) ->
     content = (bad.path / "run.json").read_bytes()
     fresh = Workspace(ws.root)
     with pytest.raises(CorruptRunError, match=rf"run {bad.id}: .*run.json is not valid JSON"):
-        fresh.run(bad.id).status  # noqa: B018
+        fresh.run(bad.id).status
     with pytest.raises(CorruptRunError, match="not valid JSON"):
         fresh.run(bad.id).start().__enter__()
     # the rest of the workspace keeps working
@@ -30,12 +30,12 @@ def test_run_json_without_required_fields(ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run()
     (run.path / "run.json").write_text('{"run_id": "x"}')
     with pytest.raises(CorruptRunError, match="missing status, params, results"):
-        Workspace(ws.root).run(run.id).params  # noqa: B018
+        Workspace(ws.root).run(run.id).params
     (run.path / "run.json").write_text(
         '{"run_id": "x", "status": "exploded", "params": {}, "results": {}}'
     )
     with pytest.raises(CorruptRunError, match="unknown status 'exploded'"):
-        Workspace(ws.root).run(run.id).status  # noqa: B018
+        Workspace(ws.root).run(run.id).status
 
 
 def test_unknown_and_vanished_runs(ws: Workspace) -> None:
@@ -44,7 +44,7 @@ def test_unknown_and_vanished_runs(ws: Workspace) -> None:
         ws.run("r-404")
     (run.path / "run.json").unlink()
     with pytest.raises(RunNotFoundError, match=rf"run '{run.id}' not found"):
-        run.status  # noqa: B018
+        run.status
 
 
 def test_bad_results_change_nothing(ws: Workspace) -> None:

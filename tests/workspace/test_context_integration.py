@@ -15,7 +15,6 @@ from molexp.workspace import (
     CheckpointAsset,
     LogAsset,
     LogHandle,
-    RunContext,
     RunStatus,
     TaskRunBinding,
     Workspace,
@@ -141,7 +140,7 @@ def test_failed_workflow_result_fails_the_run(ws: Workspace) -> None:
 
     try:
         asyncio.run(main())
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         assert "broken task" in str(exc)
     assert run.status is RunStatus.FAILED
     assert run.error is not None and run.error.type == "molexp.runtime.result.WorkflowFailed"
