@@ -370,3 +370,22 @@ def test_observer_hears_starts_finishes_failures_and_cancellations() -> None:
         ("failed", "boom"),
         ("cancelled", "slow"),
     }
+
+
+def test_a_raising_observer_fails_the_run_instead_of_hanging() -> None:
+    from molexp import ExecutionObserver
+
+    class Broken(ExecutionObserver):
+        def task_finished(self, task_id: str, seconds: float) -> None:
+            raise OSError("progress display went away")
+
+    wf = Workflow("w", state=State)
+    first = wf.add(Sleep(0), name="first")
+    wf.add(Sleep(0), after=first, name="second")
+
+    async def main() -> Any:
+        return await asyncio.wait_for(WorkflowRuntime().execute(wf, observer=Broken()), timeout=5)
+
+    result = asyncio.run(main())
+    assert result.status == "failed" and result.failure.task_id == "first"
+    assert "progress display went away" in str(result.failure)

@@ -18,7 +18,7 @@ class Progress(ExecutionObserver):
     def __init__(
         self, total: int, stream: TextIO | None = None, *, tty: bool | None = None
     ) -> None:
-        self.stream = stream if stream is not None else sys.stderr
+        self.stream = stream if stream is not None else sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty
         self.total = total
         self.done = 0
@@ -26,6 +26,7 @@ class Progress(ExecutionObserver):
         self.running: dict[str, float] = {}
         self.started = time.perf_counter()
         self._last_draw = 0.0
+        self.closed_stream = False
 
     # -- events ---------------------------------------------------------------------------
 
@@ -54,8 +55,7 @@ class Progress(ExecutionObserver):
     def close(self) -> None:
         if self.tty:
             self._draw(force=True)
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
 
     # -- output ---------------------------------------------------------------------------
 
@@ -68,10 +68,18 @@ class Progress(ExecutionObserver):
             f"{self.failed} failed" + (f"  ({running}{more})" if running else "")
         )
 
+    def _write(self, text: str) -> None:
+        if self.closed_stream:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError:  # the reader went away (`molexp run ... | head`): keep running
+            self.closed_stream = True
+
     def _line(self, text: str) -> None:
         prefix = "\r\x1b[2K" if self.tty else ""
-        self.stream.write(f"{prefix}{text}\n")
-        self.stream.flush()
+        self._write(f"{prefix}{text}\n")
 
     def _draw(self, *, force: bool = False) -> None:
         if not self.tty:
@@ -80,5 +88,4 @@ class Progress(ExecutionObserver):
         if not force and now - self._last_draw < _REDRAW_EVERY:
             return
         self._last_draw = now
-        self.stream.write("\r\x1b[2K" + self.status())
-        self.stream.flush()
+        self._write("\r\x1b[2K" + self.status())

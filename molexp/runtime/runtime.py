@@ -199,7 +199,12 @@ class _Execution:
         plan = self.plan
         try:
             while True:
-                if not await self._run_node(index):
+                try:
+                    if not await self._run_node(index):
+                        return
+                except Exception as exc:  # noqa: BLE001 - e.g. an observer raised
+                    # Never let a worker die silently: the execution would wait forever.
+                    self._fail(index, exc)
                     return
                 for down in plan.downstream[index]:
                     self.remaining[down] -= 1
