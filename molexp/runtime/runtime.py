@@ -202,7 +202,7 @@ class _Execution:
                 try:
                     if not await self._run_node(index):
                         return
-                except Exception as exc:  # noqa: BLE001 - e.g. an observer raised
+                except Exception as exc:
                     # Never let a worker die silently: the execution would wait forever.
                     self._fail(index, exc)
                     return
