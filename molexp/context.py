@@ -12,7 +12,7 @@ asset is attributed to the task whose context wrote it, even when many tasks run
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
@@ -214,7 +214,7 @@ class ActorContext(
     channels; a context it did not connect raises ``NotImplementedError``.
     """
 
-    __slots__ = ("_connected", "_inbox", "_outboxes", "sent")
+    __slots__ = ("_connected", "_inbox", "_outboxes", "_record", "sent")
 
     def __init__(
         self,
@@ -229,6 +229,7 @@ class ActorContext(
         results: dict[str, Any] | None = None,
         inbox: Channel[Any] | None = None,
         outboxes: tuple[Channel[Any], ...] | None = None,
+        record: Callable[[Any], None] | None = None,
     ) -> None:
         super().__init__(
             state=state,
@@ -243,6 +244,7 @@ class ActorContext(
         self._connected = outboxes is not None
         self._inbox = inbox
         self._outboxes: tuple[Channel[Any], ...] = outboxes or ()
+        self._record = record
         self.sent = 0
         """How many messages this actor has sent."""
 
@@ -295,6 +297,8 @@ class ActorContext(
                 raise self._downstream_gone()
             for outbox in outboxes:
                 await outbox.put(message)
+        if self._record is not None:
+            self._record(message)
         self.sent += 1
 
     def _downstream_gone(self) -> ChannelClosed:

@@ -287,3 +287,31 @@ def test_broadcast_keeps_feeding_the_consumer_still_reading() -> None:
     wf.add(collector, after=producer)
     result = execute(wf, channel_capacity=4)
     assert result.ok and len(collector.received) == 500 and result.sent["sampler"] == 500
+
+
+def test_sent_messages_can_be_recorded_to_a_log_asset_under_a_run(tmp_path: Any) -> None:
+    from molexp import Workspace
+
+    class Frames(Actor):
+        record_messages = "frames"
+
+        async def run(self, ctx: ActorContext) -> AsyncIterator[int]:
+            for step in range(5):
+                await ctx.send({"step": step, "energy": -1.0 * step})
+            yield 5
+
+    wf = Workflow("recorded")
+    frames = wf.add(Frames())
+    wf.add(Collect(), after=frames)
+    run = Workspace(tmp_path).project("p").experiment("e").add_run()
+
+    async def main() -> None:
+        async with run.start() as rc:
+            (await WorkflowRuntime().execute(wf, run_context=rc)).raise_for_status()
+
+    asyncio.run(main())
+    [log] = run.assets("log")
+    assert log.name == "frames" and log.producer is not None and log.producer.task_id == "frames"
+    lines = log.path.read_text().splitlines()
+    assert lines == [f'{{"step":{i},"energy":{-1.0 * i}}}' for i in range(5)]
+    assert execute(wf).ok  # without a run nothing is recorded and nothing fails

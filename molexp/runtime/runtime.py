@@ -15,9 +15,10 @@ them to unwind before the CancelledError propagates.
 from __future__ import annotations
 
 import asyncio
+import json
 import traceback
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -30,6 +31,7 @@ from molexp.runtime.result import TaskFailure, WorkflowResult
 from molexp.workflow.actor import Actor
 from molexp.workflow.graph import Workflow
 from molexp.workflow.task import Task
+from molexp.workspace.encoding import to_json_value
 
 if TYPE_CHECKING:
     from molexp.workspace.run_context import RunContext
@@ -297,6 +299,7 @@ class _Execution:
             results=self.results,
             inbox=inbox,
             outboxes=outboxes,
+            record=self._message_recorder(task_id, actor),
         )
         count = 0
         last: Any = None
@@ -314,6 +317,21 @@ class _Execution:
             if inbox is not None:
                 inbox.abandon()
         return last
+
+    def _message_recorder(
+        self, task_id: str, actor: Actor[Any, Any]
+    ) -> Callable[[Any], None] | None:
+        """Under a run, an appender of each sent message (one JSON line) to a log asset."""
+        name = actor.record_messages
+        if name is None or self.run_context is None:
+            return None
+        log = self.run_context.bind_task(task_id, workflow=self.workflow.name).log(name)
+        what = f"actor {task_id!r} message recorded to log {name!r}"
+
+        def record(message: Any) -> None:
+            log.append(json.dumps(to_json_value(message, what=what), separators=(",", ":")))
+
+        return record
 
     def _fail(self, index: int, exc: BaseException) -> None:
         if self.observer is not None:

@@ -30,6 +30,10 @@ class Actor(abc.ABC, Generic[ContextT, YieldT]):
     ``ctx.inputs`` once the actor has finished.
     """
 
+    record_messages: str | None = None
+    """Under a tracked run, append every message this actor sends, as one JSON line, to
+    the log asset of this name (``logs/<name>.log``). None (the default) records nothing."""
+
     @abc.abstractmethod
     def run(self, ctx: ContextT) -> AsyncIterator[YieldT]:
         """An async generator: ``async def run(self, ctx): ... yield product``."""
