@@ -13,14 +13,14 @@ asset is attributed to the task whose context wrote it, even when many tasks run
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Generic, Protocol
+from typing import Any, Generic, Never, Protocol
 
 from typing_extensions import TypeVar
 
 from molexp.channel import Channel, ChannelClosed
 from molexp.profile import ProfileConfig
 
-__all__ = ["ActorContext", "RunBinding", "SupportsRunBinding", "TaskContext"]
+__all__ = ["ActorContext", "RunBinding", "SendT", "SupportsRunBinding", "TaskContext"]
 
 
 class RunBinding(Protocol):
@@ -49,6 +49,10 @@ InputT = TypeVar("InputT", covariant=True, default=Any)
 # receive() produces MsgIn (covariant); send() consumes MsgOut (contravariant).
 MsgInT = TypeVar("MsgInT", covariant=True, default=Any)
 MsgOutT = TypeVar("MsgOutT", contravariant=True, default=Any)
+# The send type parameter of the actor contexts `molexp gen` writes: an actor names what it
+# sends where it names its context (`MonitorContext[Stats]`); a bare `MonitorContext`
+# sends nothing (`Never`). What an actor sends is its own contract, not the graph's.
+SendT = TypeVar("SendT", contravariant=True, default=Never)
 
 _EMPTY_CONFIG = ProfileConfig()
 
