@@ -372,9 +372,10 @@ class _Builder:
         where = f"{where}, output type"
         tp = output_type(node.task, where)
         if tp is Any and not _has_return_annotation(node.task):
+            body = _body(node.task).__name__
             self.warnings.append(
-                f"{where}: execute() declares no return type; downstream contexts "
-                "receive 'object' (annotate execute's return type)"
+                f"{where}: {body}() declares no return type; downstream contexts "
+                f"receive 'object' (annotate {body}'s return type)"
             )
             return Builtin("object")
         return convert(tp, where)

@@ -122,16 +122,23 @@ def declared_context_type(task: AnyTask) -> Any:
 def declared_message_types(actor: Actor[Any, Any]) -> tuple[Any, Any]:
     """``(MsgIn, MsgOut)`` of an actor's declared ``ActorContext[S, D, I, MsgIn, MsgOut]``.
 
-    The declared context may also be a subclass (a generated ``MonitorContext[Stats]``):
-    its type parameters are replaced by the arguments given, or by their defaults when the
-    class is used bare (``SendT`` defaults to ``Never``: a bare generated context sends
+    The declared context may also be a subclass (a generated ``MonitorContext[Stats]``) or
+    a generic alias (``ActorContext[Any, Any, Any, Any, SendT]``, the runtime stand-in of a
+    stub-only context): type parameters are replaced by the arguments given, or by their
+    defaults when used bare (``SendT`` defaults to ``Never``: a bare generated context sends
     nothing). ``(Any, Any)`` when the actor declares no actor context.
     """
     context = declared_context_type(actor)
     origin = get_origin(context) or context
     args = get_args(context)
     if origin is ActorContext:
-        return (args[3], args[4]) if len(args) == 5 else (Any, Any)
+        if len(args) != 5:
+            return Any, Any
+        # A runtime stand-in ``ActorContext[Any, Any, Any, Any, SendT]`` used bare.
+        msg_in, msg_out = (
+            _type_var_default(a) if isinstance(a, typing.TypeVar) else a for a in args[3:]
+        )
+        return msg_in, msg_out
     if not (isinstance(origin, type) and issubclass(origin, ActorContext)):
         return Any, Any
     params = getattr(origin, "__parameters__", ())
