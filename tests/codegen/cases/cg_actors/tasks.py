@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import assert_type
 
 from cg_actors.models import Frame, Reading, Settings, Stats, Summary
 from cg_actors.workflow_contexts import (
@@ -47,6 +48,7 @@ class Monitor(Actor[MonitorContext[Stats], Stats]):
         frames = readings = 0
         total = 0.0
         async for message in ctx.messages():
+            assert_type(message, Frame | Reading)  # the union of what its channels carry
             if isinstance(message, Frame):
                 frames += 1
                 total += message.potential
@@ -68,6 +70,11 @@ class Writer(Actor[WriterContext, str]):
         engine = ctx.deps.engine
         async for stats in ctx.messages():
             yield f"{engine} T={ctx.inputs['settings'].temperature}: {stats.frames} frames"
+
+
+async def a_bare_context_sends_nothing(ctx: WriterContext, stats: Stats) -> None:
+    """Static only (never called): the writer named no send type, so it may not send."""
+    await ctx.send(stats)  # type: ignore[arg-type]
 
 
 class Report(Task[ReportContext, Summary]):
