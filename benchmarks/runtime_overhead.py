@@ -95,7 +95,13 @@ async def _run_molexp(wf: Workflow[Any, Any, Any]) -> None:
     result.raise_for_status()
 
 
-def measure(name: str, tasks: int, wf: Workflow[Any, Any, Any], bare: Callable[[], Awaitable[Any]], repeats: int) -> tuple[str, float, float]:
+def measure(
+    name: str,
+    tasks: int,
+    wf: Workflow[Any, Any, Any],
+    bare: Callable[[], Awaitable[Any]],
+    repeats: int,
+) -> tuple[str, float, float]:
     ours = best_of(repeats, lambda: _run_molexp(wf)) / tasks * 1e6
     base = best_of(repeats, bare) / tasks * 1e6
     print(f"{name:<34} {tasks:>8} {ours:>10.2f} {base:>10.2f} {ours / base:>7.2f}")
@@ -110,15 +116,36 @@ def main() -> None:
     repeats = 2 if args.quick else 5
     print(f"{'shape':<34} {'tasks':>8} {'molexp µs':>10} {'asyncio µs':>10} {'ratio':>7}")
     shapes = [
-        (f"fan-out/fan-in {10_000 // scale}", 10_000 // scale + 2, fan_out_in(10_000 // scale),
-         lambda: bare_fan_out_in(10_000 // scale)),
-        (f"chain {2_000 // scale}", 2_000 // scale, chain(2_000 // scale), lambda: bare_chain(2_000 // scale)),
-        (f"fan-out {1_000 // scale}", 1_000 // scale + 1, fan_out(1_000 // scale),
-         lambda: bare_fan_out(1_000 // scale)),
-        (f"fan-out {10_000 // scale}", 10_000 // scale + 1, fan_out(10_000 // scale),
-         lambda: bare_fan_out(10_000 // scale)),
-        (f"fan-out {100_000 // scale}", 100_000 // scale + 1, fan_out(100_000 // scale),
-         lambda: bare_fan_out(100_000 // scale)),
+        (
+            f"fan-out/fan-in {10_000 // scale}",
+            10_000 // scale + 2,
+            fan_out_in(10_000 // scale),
+            lambda: bare_fan_out_in(10_000 // scale),
+        ),
+        (
+            f"chain {2_000 // scale}",
+            2_000 // scale,
+            chain(2_000 // scale),
+            lambda: bare_chain(2_000 // scale),
+        ),
+        (
+            f"fan-out {1_000 // scale}",
+            1_000 // scale + 1,
+            fan_out(1_000 // scale),
+            lambda: bare_fan_out(1_000 // scale),
+        ),
+        (
+            f"fan-out {10_000 // scale}",
+            10_000 // scale + 1,
+            fan_out(10_000 // scale),
+            lambda: bare_fan_out(10_000 // scale),
+        ),
+        (
+            f"fan-out {100_000 // scale}",
+            100_000 // scale + 1,
+            fan_out(100_000 // scale),
+            lambda: bare_fan_out(100_000 // scale),
+        ),
     ]
     for name, tasks, wf, bare in shapes:
         measure(name, tasks, wf, bare, repeats)

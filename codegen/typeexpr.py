@@ -293,7 +293,7 @@ class _Converter:
 def _lookup(module: str, qualname: str) -> object:
     try:
         obj: object = sys.modules.get(module) or importlib.import_module(module)
-    except Exception:  # noqa: BLE001 - reported by the caller as "not importable"
+    except Exception:
         return None
     for part in qualname.split("."):
         obj = getattr(obj, part, None)

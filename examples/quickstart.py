@@ -62,7 +62,11 @@ class ScanRange(Task[Ctx, Scan]):
 
 class FindMinimum(Task[TaskContext[State, None, dict[str, Scan]], Minimum]):
     async def execute(self, ctx: TaskContext[State, None, dict[str, Scan]]) -> Minimum:
-        pairs = [p for scan in ctx.inputs.values() for p in zip(scan.distances, scan.energies)]
+        pairs = [
+            p
+            for scan in ctx.inputs.values()
+            for p in zip(scan.distances, scan.energies, strict=True)
+        ]
         r, e = min(pairs, key=lambda p: p[1])
         return Minimum(distance=round(r, 3), energy=round(e, 4))
 
@@ -79,7 +83,9 @@ async def main() -> None:
     result.raise_for_status()
     best = result.output(minimum)
     print(f"workflow {wf.name}: {result.status}, {result.state.evaluations} energy evaluations")
-    print(f"minimum at r = {best.distance} sigma, E = {best.energy} epsilon (exact: r = 1.122, E = -1)")
+    print(
+        f"minimum at r = {best.distance} sigma, E = {best.energy} epsilon (exact: r = 1.122, E = -1)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ class ChannelClosed(Exception):
 
 
 class Channel(Generic[T]):
-    __slots__ = ("name", "_queue", "_open", "_abandoned", "dropped")
+    __slots__ = ("_abandoned", "_open", "_queue", "dropped", "name")
 
     def __init__(self, name: str, *, capacity: int, producers: int) -> None:
         if capacity < 1:

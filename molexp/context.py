@@ -13,32 +13,24 @@ asset is attributed to the task whose context wrote it, even when many tasks run
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Generic, Never, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Never
 
 from typing_extensions import TypeVar
 
 from molexp.channel import Channel, ChannelClosed
 from molexp.profile import ProfileConfig
 
-__all__ = ["ActorContext", "RunBinding", "SendT", "SupportsRunBinding", "TaskContext"]
+if TYPE_CHECKING:
+    # The workspace layer sits below; it never imports this module.
+    from molexp.workspace.assets import Asset, CheckpointAsset
+    from molexp.workspace.run_context import (
+        ArtifactStore,
+        LogHandle,
+        RunContext,
+        TaskRunBinding,
+    )
 
-
-class RunBinding(Protocol):
-    """A run seen from one task: every record it writes names that task as producer."""
-
-    @property
-    def artifact(self) -> Any: ...
-    def log(self, name: str) -> Any: ...
-    def checkpoint(self, name: str, *, data: Any) -> Any: ...
-    def find_asset(self, name: str, kind: str | None = None) -> Any: ...
-    def set_result(self, key: str, value: Any) -> None: ...
-    def get_result(self, key: str, default: Any = None) -> Any: ...
-
-
-class SupportsRunBinding(Protocol):
-    """What the context needs of a run context: a binding per task."""
-
-    def bind_task(self, task_id: str | None, *, workflow: str | None) -> RunBinding: ...
+__all__ = ["ActorContext", "SendT", "TaskContext"]
 
 
 # Covariant with read-only properties: a context for `State` fits a task that asks for
@@ -61,15 +53,15 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
     """The typed view of one task execution: ``state``, ``deps``, ``inputs``, ``config``."""
 
     __slots__ = (
-        "_state",
+        "_binding",
+        "_config",
         "_deps",
         "_inputs",
-        "_config",
+        "_results",
         "_run_context",
+        "_state",
         "_task_id",
         "_workflow",
-        "_results",
-        "_binding",
     )
 
     def __init__(
@@ -79,7 +71,7 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
         deps: DepsT,
         inputs: InputT,
         config: ProfileConfig | None = None,
-        run_context: SupportsRunBinding | None = None,
+        run_context: RunContext | None = None,
         task_id: str | None = None,
         workflow: str | None = None,
         results: dict[str, Any] | None = None,
@@ -92,7 +84,7 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
         self._task_id = task_id
         self._workflow = workflow
         self._results: dict[str, Any] = {} if results is None else results
-        self._binding: RunBinding | None = None
+        self._binding: TaskRunBinding | None = None
 
     # -- the typed view ---------------------------------------------------------------
 
@@ -117,7 +109,7 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
         return self._config
 
     @property
-    def run_context(self) -> SupportsRunBinding | None:
+    def run_context(self) -> RunContext | None:
         """The RunContext when executing under a run, else None."""
         return self._run_context
 
@@ -137,30 +129,57 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
 
     # -- run helpers (soft without a run) ------------------------------------------------
 
-    def _bound(self) -> RunBinding | None:
+    def _bound(self) -> TaskRunBinding | None:
         if self._run_context is None:
             return None
         if self._binding is None:
             self._binding = self._run_context.bind_task(self._task_id, workflow=self._workflow)
         return self._binding
 
+    def require_run(self) -> TaskRunBinding:
+        """The run helpers of this task, for code that only makes sense under a run.
+
+        Unlike the soft helpers, its methods never return None (``require_run().log("md")``
+        is a ``LogHandle``); without a run it raises ``RuntimeError`` naming the task.
+        """
+        binding = self._bound()
+        if binding is None:
+            raise RuntimeError(
+                f"task {self._task_id!r} needs a tracked run (execute with run_context=...); "
+                "use the soft helpers (ctx.artifact, ctx.log, ...) to run without one"
+            )
+        return binding
+
     @property
-    def artifact(self) -> Any:
+    def artifact(self) -> ArtifactStore | None:
         """Under a run, the artifact store (``.save(name, data)``); None without a run."""
         binding = self._bound()
         return None if binding is None else binding.artifact
 
-    def log(self, name: str) -> Any:
+    def log(self, name: str) -> LogHandle | None:
         """Under a run, the handle of ``logs/<name>.log`` (``.append(line)``); else None."""
         binding = self._bound()
         return None if binding is None else binding.log(name)
 
-    def checkpoint(self, name: str, *, data: Any) -> Any:
+    def checkpoint(self, name: str, *, data: Any) -> CheckpointAsset | None:
         """Under a run, write a checkpoint chained to the previous one of ``name``; else None."""
         binding = self._bound()
         return None if binding is None else binding.checkpoint(name, data=data)
 
-    def find_asset(self, name: str, kind: str | None = None) -> Any:
+    def latest_checkpoint(self, name: str) -> CheckpointAsset | None:
+        """Under a run, the newest checkpoint ``name`` of this run (any attempt); else None."""
+        binding = self._bound()
+        return None if binding is None else binding.latest_checkpoint(name)
+
+    def load_checkpoint(self, name: str, default: Any = None) -> Any:
+        """The data of the newest checkpoint ``name`` of this run, else ``default``.
+
+        Resuming is one call: ``start = ctx.load_checkpoint("md", default={"step": 0})``.
+        """
+        binding = self._bound()
+        return default if binding is None else binding.load_checkpoint(name, default)
+
+    def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
         """Under a run, the newest asset ``name`` at the nearest scope; else None."""
         binding = self._bound()
         return None if binding is None else binding.find_asset(name, kind=kind)
@@ -187,7 +206,9 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
         )
 
 
-class ActorContext(TaskContext[StateT, DepsT, InputT], Generic[StateT, DepsT, InputT, MsgInT, MsgOutT]):
+class ActorContext(
+    TaskContext[StateT, DepsT, InputT], Generic[StateT, DepsT, InputT, MsgInT, MsgOutT]
+):
     """The context of a streaming actor: a TaskContext plus its channels.
 
     ``await ctx.receive()`` reads the default input channel (the merged ``send``s of the
@@ -197,7 +218,7 @@ class ActorContext(TaskContext[StateT, DepsT, InputT], Generic[StateT, DepsT, In
     channels; a context it did not connect raises ``NotImplementedError``.
     """
 
-    __slots__ = ("_inbox", "_outboxes", "_connected", "sent")
+    __slots__ = ("_connected", "_inbox", "_outboxes", "sent")
 
     def __init__(
         self,
@@ -206,7 +227,7 @@ class ActorContext(TaskContext[StateT, DepsT, InputT], Generic[StateT, DepsT, In
         deps: DepsT,
         inputs: InputT,
         config: ProfileConfig | None = None,
-        run_context: SupportsRunBinding | None = None,
+        run_context: RunContext | None = None,
         task_id: str | None = None,
         workflow: str | None = None,
         results: dict[str, Any] | None = None,

@@ -58,7 +58,7 @@ def _json_default(value: Any) -> Any:
 class ProfileConfig(Mapping[str, Any]):
     """An immutable ``Mapping[str, Any]`` with a ``name`` (None when no profile was selected)."""
 
-    __slots__ = ("_data", "_name", "_hash")
+    __slots__ = ("_data", "_hash", "_name")
 
     def __init__(self, data: Mapping[str, Any] | None = None, *, name: str | None = None) -> None:
         frozen = _freeze(data if data is not None else {})

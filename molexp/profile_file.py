@@ -138,8 +138,7 @@ class ProfileFile:
                 known = ", ".join(self.names) or "none"
                 via = f" (extended by profile {chain[-1]!r})" if chain else ""
                 raise ProfileError(
-                    f"profile file {self.path}: unknown profile {current!r}{via}; "
-                    f"profiles: {known}"
+                    f"profile file {self.path}: unknown profile {current!r}{via}; profiles: {known}"
                 )
             chain.append(current)
             parent = self.profiles[current].get("extends")

@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from molexp import Actor, ActorContext, ChannelClosed, Task, TaskContext, Workflow, WorkflowDefinitionError, WorkflowRuntime
+from molexp import (
+    Actor,
+    ActorContext,
+    ChannelClosed,
+    Task,
+    TaskContext,
+    Workflow,
+    WorkflowDefinitionError,
+    WorkflowRuntime,
+)
 
 
 class Params(Task):
@@ -209,7 +218,10 @@ def test_unconnected_context_raises_not_implemented() -> None:
     ctx: ActorContext = ActorContext(state=None, deps=None, inputs=None, task_id="x")
 
     async def use() -> None:
-        with pytest.raises(NotImplementedError, match="receive\\(\\) needs channels connected by the workflow runtime"):
+        with pytest.raises(
+            NotImplementedError,
+            match="receive\\(\\) needs channels connected by the workflow runtime",
+        ):
             await ctx.receive()
         with pytest.raises(NotImplementedError, match="send\\(\\)"):
             await ctx.send(1)
@@ -247,7 +259,10 @@ def test_waiting_on_own_producer_is_rejected() -> None:
     wf = Workflow("deadlock")
     sampler = wf.add(Sampler(10))
     summary = wf.add(Summarise(), after=sampler)
-    with pytest.raises(WorkflowDefinitionError, match="actor 'collect'.*receives from actor 'sampler' but also waits for 'summarise'"):
+    with pytest.raises(
+        WorkflowDefinitionError,
+        match="actor 'collect'.*receives from actor 'sampler' but also waits for 'summarise'",
+    ):
         wf.add(Collect(), after=[sampler, summary], name="collect")
 
 

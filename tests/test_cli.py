@@ -10,7 +10,9 @@ import molexp
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "molexp", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "molexp", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_version() -> None:

@@ -71,7 +71,13 @@ def test_helpers_delegate_to_a_binding_named_after_the_task() -> None:
     run = FakeRun()
     results: dict[str, Any] = {}
     ctx = TaskContext(
-        state=None, deps=None, inputs=None, run_context=run, task_id="train", workflow="wf", results=results
+        state=None,
+        deps=None,
+        inputs=None,
+        run_context=run,
+        task_id="train",
+        workflow="wf",
+        results=results,
     )
     assert ctx.artifact == ("artifact-store", "train")
     assert ctx.log("md") == ("log", "md")
@@ -91,5 +97,21 @@ def test_binding_is_lazy() -> None:
 
 
 def test_repr_names_task_and_profile() -> None:
-    ctx = TaskContext(state=None, deps=None, inputs=None, task_id="t", config=ProfileConfig(name="quick"))
+    ctx = TaskContext(
+        state=None, deps=None, inputs=None, task_id="t", config=ProfileConfig(name="quick")
+    )
     assert repr(ctx) == "TaskContext(task_id='t', config='quick', run=False)"
+
+
+def test_require_run_names_the_task_without_a_run() -> None:
+    ctx = TaskContext(state=None, deps=None, inputs=None, task_id="train")
+    with pytest.raises(RuntimeError, match="task 'train' needs a tracked run"):
+        ctx.require_run()
+    assert ctx.load_checkpoint("md", default={"step": 0}) == {"step": 0}
+    assert ctx.latest_checkpoint("md") is None
+
+
+def test_require_run_returns_the_binding_under_a_run() -> None:
+    run = FakeRun()
+    ctx = TaskContext(state=None, deps=None, inputs=None, run_context=run, task_id="t")  # type: ignore[arg-type]
+    assert ctx.require_run().task_id == "t"

@@ -23,13 +23,15 @@ EXAMPLES = sorted(
 )
 
 
-@pytest.mark.parametrize("doc", [d for d in DOCS if PY_BLOCK.search(d.read_text())], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "doc", [d for d in DOCS if PY_BLOCK.search(d.read_text())], ids=lambda p: p.name
+)
 def test_python_blocks_run(doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"doc_{doc.stem}"}
     for number, block in enumerate(PY_BLOCK.findall(doc.read_text()), start=1):
         code = compile(block, f"{doc.name} python block {number}", "exec")
-        exec(code, namespace)  # noqa: S102 - our own documentation
+        exec(code, namespace)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT / "examples")))
@@ -47,7 +49,10 @@ def test_example_runs(example: Path) -> None:
 
 def test_quickstart_prints_the_minimum() -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py")], capture_output=True, text=True, check=True
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "minimum at r = 1.123 sigma, E = -1.0 epsilon" in proc.stdout
 

@@ -64,7 +64,9 @@ def test_extends_chain_deep_merges_in_order(profile_file: Path) -> None:
 
 def test_overrides_are_toml_literals_with_string_fallback(profile_file: Path) -> None:
     cfg = resolve_profile(
-        profile_file, "quick", ["md.steps=5", "md.dt=1e-3", "label=hello world", "flags=[1, 2]", "new.deep.key=true"]
+        profile_file,
+        "quick",
+        ["md.steps=5", "md.dt=1e-3", "label=hello world", "flags=[1, 2]", "new.deep.key=true"],
     )
     assert cfg["md"] == {"steps": 5, "dt": 0.001, "thermostat": "langevin"}
     assert cfg["label"] == "hello world" and cfg["flags"] == (1, 2)
@@ -84,13 +86,18 @@ def test_override_through_a_non_table(profile_file: Path) -> None:
 
 
 def test_unknown_profile_names_file_and_known_profiles(profile_file: Path) -> None:
-    with pytest.raises(ProfileError, match=rf"{profile_file}: unknown profile 'fast'; profiles: gpu, production, quick"):
+    with pytest.raises(
+        ProfileError,
+        match=rf"{profile_file}: unknown profile 'fast'; profiles: gpu, production, quick",
+    ):
         resolve_profile(profile_file, "fast")
 
 
 def test_unknown_extends_and_cycles(tmp_path: Path) -> None:
     path = tmp_path / "molexp.toml"
-    path.write_text('[profiles.a]\nextends = "b"\n[profiles.b]\nextends = "a"\n[profiles.c]\nextends = "zzz"\n')
+    path.write_text(
+        '[profiles.a]\nextends = "b"\n[profiles.b]\nextends = "a"\n[profiles.c]\nextends = "zzz"\n'
+    )
     with pytest.raises(ProfileError, match=r"extends cycle a -> b -> a"):
         resolve_profile(path, "a")
     with pytest.raises(ProfileError, match=r"unknown profile 'zzz' \(extended by profile 'c'\)"):
@@ -112,7 +119,9 @@ def test_bad_files(tmp_path: Path) -> None:
 
 
 def test_pyproject_tool_table_and_discovery(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.molexp.profiles.quick]\nsteps = 3\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.molexp.profiles.quick]\nsteps = 3\n'
+    )
     nested = tmp_path / "pkg" / "sub"
     nested.mkdir(parents=True)
     found = find_profile_file(nested / "workflow.py")

@@ -124,7 +124,11 @@ def test_roots_get_none_without_input_and_ctx_fields_are_wired() -> None:
     class Look(Task):
         async def execute(self, ctx: TaskContext) -> None:
             seen.update(
-                inputs=ctx.inputs, deps=ctx.deps, config=ctx.config, state=ctx.state, run=ctx.run_context
+                inputs=ctx.inputs,
+                deps=ctx.deps,
+                config=ctx.config,
+                state=ctx.state,
+                run=ctx.run_context,
             )
 
     wf = Workflow("w")
@@ -173,7 +177,9 @@ def test_failure_stops_the_run_cancels_siblings_and_keeps_outputs() -> None:
     assert "end slow" not in result.state.log
     with pytest.raises(KeyError, match="task 'slow' has no output \\(it was cancelled"):
         result.output(slow)
-    with pytest.raises(WorkflowFailed, match="workflow 'w': task 'boom' failed: ValueError: boom in boom") as info:
+    with pytest.raises(
+        WorkflowFailed, match="workflow 'w': task 'boom' failed: ValueError: boom in boom"
+    ) as info:
         result.raise_for_status()
     assert info.value.failure.task_id == "boom" and isinstance(info.value.__cause__, ValueError)
 
@@ -327,7 +333,9 @@ def test_factories_build_state_deps_and_input_from_the_profile() -> None:
 def test_a_failing_factory_names_the_workflow_and_factory() -> None:
     wf = Workflow("broken", make_deps=lambda cfg: cfg["missing"])
     wf.add(Echo())
-    with pytest.raises(RuntimeError, match=r"workflow 'broken': make_deps\(config\) failed: KeyError"):
+    with pytest.raises(
+        RuntimeError, match=r"workflow 'broken': make_deps\(config\) failed: KeyError"
+    ):
         run(wf)
 
 
@@ -356,4 +364,28 @@ def test_observer_hears_starts_finishes_failures_and_cancellations() -> None:
     wf.add(Boom(0.01), after=first, name="boom")
     asyncio.run(WorkflowRuntime().execute(wf, observer=Record()))
     assert events[:2] == [("started", "first"), ("finished", "first")]
-    assert set(events[2:]) == {("started", "slow"), ("started", "boom"), ("failed", "boom"), ("cancelled", "slow")}
+    assert set(events[2:]) == {
+        ("started", "slow"),
+        ("started", "boom"),
+        ("failed", "boom"),
+        ("cancelled", "slow"),
+    }
+
+
+def test_a_raising_observer_fails_the_run_instead_of_hanging() -> None:
+    from molexp import ExecutionObserver
+
+    class Broken(ExecutionObserver):
+        def task_finished(self, task_id: str, seconds: float) -> None:
+            raise OSError("progress display went away")
+
+    wf = Workflow("w", state=State)
+    first = wf.add(Sleep(0), name="first")
+    wf.add(Sleep(0), after=first, name="second")
+
+    async def main() -> Any:
+        return await asyncio.wait_for(WorkflowRuntime().execute(wf, observer=Broken()), timeout=5)
+
+    result = asyncio.run(main())
+    assert result.status == "failed" and result.failure.task_id == "first"
+    assert "progress display went away" in str(result.failure)

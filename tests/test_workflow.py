@@ -49,7 +49,9 @@ def test_shapes_follow_the_form_of_after() -> None:
 def test_duplicate_name_names_the_task_and_class() -> None:
     wf = Workflow("pipeline")
     wf.add(Prepare())
-    with pytest.raises(WorkflowDefinitionError, match=r"'pipeline'.*duplicate task name 'prepare'.*class Prepare"):
+    with pytest.raises(
+        WorkflowDefinitionError, match=r"'pipeline'.*duplicate task name 'prepare'.*class Prepare"
+    ):
         wf.add(Prepare())
     assert len(wf) == 1  # nothing half-added
 
@@ -68,7 +70,9 @@ def test_foreign_and_unknown_nodes_are_rejected() -> None:
     other = Workflow("other")
     foreign = other.add(Prepare())
     wf = Workflow("mine")
-    with pytest.raises(WorkflowDefinitionError, match="'prepare' belongs to workflow 'other', not to 'mine'"):
+    with pytest.raises(
+        WorkflowDefinitionError, match="'prepare' belongs to workflow 'other', not to 'mine'"
+    ):
         wf.add(TrainModel(), after=foreign)
     with pytest.raises(WorkflowDefinitionError, match="key 'x'.*belongs to workflow 'other'"):
         wf.add(Untyped(), after={"x": foreign})
@@ -82,7 +86,9 @@ def test_foreign_and_unknown_nodes_are_rejected() -> None:
 def test_empty_and_duplicate_fan_in_are_rejected() -> None:
     wf = Workflow("w")
     a = wf.add(Prepare())
-    with pytest.raises(WorkflowDefinitionError, match=r"task 'untyped': after=\{\} is an empty fan-in"):
+    with pytest.raises(
+        WorkflowDefinitionError, match=r"task 'untyped': after=\{\} is an empty fan-in"
+    ):
         wf.add(Untyped(), after={})
     with pytest.raises(WorkflowDefinitionError, match=r"after=\[\] is an empty fan-in"):
         wf.add(Untyped(), after=[])
@@ -100,7 +106,9 @@ def test_non_tasks_and_sync_execute_are_rejected() -> None:
     wf = Workflow("w")
     with pytest.raises(WorkflowDefinitionError, match="is not a molexp Task"):
         wf.add(object(), name="thing")  # type: ignore[arg-type]
-    with pytest.raises(WorkflowDefinitionError, match=r"task 'sync': Sync.execute must be declared 'async def'"):
+    with pytest.raises(
+        WorkflowDefinitionError, match=r"task 'sync': Sync.execute must be declared 'async def'"
+    ):
         wf.add(Sync())
 
 

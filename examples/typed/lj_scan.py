@@ -39,7 +39,7 @@ class CurveTask(Task[CurveContext, Curve]):
 class Best(Task[BestContext, float]):
     async def execute(self, ctx: BestContext) -> float:
         curve = ctx.inputs["curve"]
-        energy, r = min(zip(curve.energies, curve.distances))
+        energy, r = min(zip(curve.energies, curve.distances, strict=True))
         return round(r, 2) if energy < 0 else ctx.inputs["grid"][0]
 
 

@@ -29,7 +29,7 @@ def lj_energy(positions: tuple[tuple[float, ...], ...]) -> float:
     energy = 0.0
     for i, a in enumerate(positions):
         for b in positions[i + 1 :]:
-            r2 = sum((p - q) ** 2 for p, q in zip(a, b))
+            r2 = sum((p - q) ** 2 for p, q in zip(a, b, strict=True))
             inv6 = 1.0 / r2**3
             energy += 4.0 * (inv6 * inv6 - inv6)
     return energy
@@ -54,7 +54,7 @@ class Minimize(Task[MinimizeContext, Minimized]):
         energy = lj_energy(positions)
         rng = random.Random(0)
         step = float(ctx.config.get("step", 0.02))
-        for steps in range(1, ctx.deps.max_steps + 1):
+        for steps in range(1, ctx.deps.max_steps + 1):  # noqa: B007 - the count is returned
             i = rng.randrange(len(positions))
             moved = tuple(c + rng.uniform(-step, step) for c in positions[i])
             trial = positions[:i] + (moved,) + positions[i + 1 :]

@@ -47,7 +47,9 @@ class RunningStats:
 
 class Setup(Task[TaskContext[None, None, None], Settings]):
     async def execute(self, ctx: TaskContext[None, None, None]) -> Settings:
-        return Settings(temperature=ctx.config.get("temperature", 2.0), steps=ctx.config.get("steps", 50_000))
+        return Settings(
+            temperature=ctx.config.get("temperature", 2.0), steps=ctx.config.get("steps", 50_000)
+        )
 
 
 class Sampler(Actor[ActorContext[None, None, Settings, None, Frame], int]):
@@ -87,7 +89,9 @@ class Monitor(Actor[ActorContext[None, None, None, Frame, RunningStats], Running
 
 
 class Reporter(Actor[ActorContext[None, None, None, RunningStats, None], int]):
-    async def run(self, ctx: ActorContext[None, None, None, RunningStats, None]) -> AsyncIterator[int]:
+    async def run(
+        self, ctx: ActorContext[None, None, None, RunningStats, None]
+    ) -> AsyncIterator[int]:
         async for stats in ctx.messages():
             if stats.frames % 10_000 == 0:
                 print(f"  {stats.frames:>6} frames: <U> = {stats.mean_potential:.4f}")

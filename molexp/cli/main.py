@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -18,7 +19,12 @@ __all__ = ["build_parser", "main"]
 
 # Imported lazily per call so `molexp --help` stays fast and the SDK never imports the
 # generator's dependencies (jinja2, mypy) at import time.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("molexp.cli.gen_command",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "molexp.cli.run_command",
+    "molexp.cli.gen_command",
+    "molexp.cli.workspace_commands",
+    "molexp.cli.graph_command",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 0 if not (argv if argv is not None else sys.argv[1:]) else 2
-    return handler(args)
+    try:
+        return handler(args)
+    except BrokenPipeError:
+        # `molexp runs | head`: the reader left; exit quietly like other Unix tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -4,4 +4,10 @@ from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.result import TaskFailure, WorkflowFailed, WorkflowResult
 from molexp.runtime.runtime import WorkflowRuntime
 
-__all__ = ["ExecutionObserver", "TaskFailure", "WorkflowFailed", "WorkflowResult", "WorkflowRuntime"]
+__all__ = [
+    "ExecutionObserver",
+    "TaskFailure",
+    "WorkflowFailed",
+    "WorkflowResult",
+    "WorkflowRuntime",
+]

@@ -7,9 +7,9 @@ from typing import Any
 import attrs
 
 from molexp.context import TaskContext
+from molexp.workflow.actor import Actor
 from molexp.workflow.graph import Workflow
 from molexp.workflow.introspect import context_class
-from molexp.workflow.actor import Actor
 from molexp.workflow.task import Task
 
 __all__ = ["Plan", "plan_for"]

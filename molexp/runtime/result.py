@@ -67,8 +67,10 @@ class WorkflowResult:
         try:
             value: T = self.outputs[node.id]
         except KeyError:
-            reason = f"it was cancelled after {self.failure}" if node.id in self.cancelled else (
-                f"the execution stopped: {self.failure}" if self.failure else "unknown task"
+            reason = (
+                f"it was cancelled after {self.failure}"
+                if node.id in self.cancelled
+                else (f"the execution stopped: {self.failure}" if self.failure else "unknown task")
             )
             raise KeyError(
                 f"workflow {self.workflow!r}: task {node.id!r} has no output ({reason})"

@@ -19,10 +19,10 @@ import traceback
 from collections import deque
 from collections.abc import Mapping
 from time import perf_counter
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from molexp.channel import Channel, ChannelClosed
-from molexp.context import ActorContext, SupportsRunBinding, TaskContext
+from molexp.context import ActorContext, TaskContext
 from molexp.profile import ProfileConfig
 from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
@@ -30,6 +30,9 @@ from molexp.runtime.result import TaskFailure, WorkflowResult
 from molexp.workflow.actor import Actor
 from molexp.workflow.graph import Workflow
 from molexp.workflow.task import Task
+
+if TYPE_CHECKING:
+    from molexp.workspace.run_context import RunContext
 
 __all__ = ["WorkflowRuntime"]
 
@@ -53,7 +56,7 @@ class WorkflowRuntime:
         deps: D | None = None,
         inputs: I | None = None,
         config: ProfileConfig | Mapping[str, Any] | None = None,
-        run_context: SupportsRunBinding | None = None,
+        run_context: RunContext | None = None,
         max_concurrency: int | None = None,
         channel_capacity: int | None = None,
         observer: ExecutionObserver | None = None,
@@ -63,12 +66,15 @@ class WorkflowRuntime:
         Values not given are built from the profile by the workflow's ``make_state``,
         ``make_deps`` and ``make_input``; a declared state class without ``make_state`` is
         built with no arguments. ``inputs`` is what root tasks receive.
-        ``channel_capacity`` bounds each actor's input buffer (backpressure); ``observer``
+        ``config`` defaults to the run's profile under a run. ``channel_capacity`` bounds
+        each actor's input buffer (backpressure); ``observer``
         is told when each task starts, finishes or fails (progress displays).
         """
         if not isinstance(workflow, Workflow):
             raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
         limit = _check_concurrency(max_concurrency) or self.max_concurrency
+        if config is None and run_context is not None:
+            config = run_context.config  # the profile the run was started with
         profile = ProfileConfig.coerce(config)
         execution = _Execution(
             workflow,
@@ -131,7 +137,7 @@ class _Execution:
         inputs: Any,
         config: ProfileConfig,
         observer: ExecutionObserver | None,
-        run_context: SupportsRunBinding | None,
+        run_context: RunContext | None,
         limit: int | None,
         channel_capacity: int,
     ) -> None:
@@ -193,7 +199,12 @@ class _Execution:
         plan = self.plan
         try:
             while True:
-                if not await self._run_node(index):
+                try:
+                    if not await self._run_node(index):
+                        return
+                except Exception as exc:
+                    # Never let a worker die silently: the execution would wait forever.
+                    self._fail(index, exc)
                     return
                 for down in plan.downstream[index]:
                     self.remaining[down] -= 1
@@ -255,7 +266,7 @@ class _Execution:
             # Cancelled by someone other than this runtime: the task did not complete.
             self._fail(index, asyncio.CancelledError(f"task {task_id!r} was cancelled"))
             return False
-        except Exception as exc:  # noqa: BLE001 - any task error fails the execution
+        except Exception as exc:
             self._fail(index, exc)
             return False
         finally:

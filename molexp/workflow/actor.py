@@ -21,7 +21,7 @@ ContextT = TypeVar(
 YieldT = TypeVar("YieldT", covariant=True, default=Any)
 
 
-class Actor(Generic[ContextT, YieldT], abc.ABC):
+class Actor(abc.ABC, Generic[ContextT, YieldT]):
     """Subclass with ``Actor[MyActorContext, Product]`` and implement ``async def run``.
 
     ``run`` receives from upstream actors (``await ctx.receive()``), sends to downstream

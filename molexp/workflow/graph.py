@@ -42,7 +42,7 @@ InputShape = Literal["root", "single", "fan_in"]
 class Node(Generic[OutputT]):
     """A task placed in a workflow. ``Node[T]`` carries the task's output type ``T``."""
 
-    __slots__ = ("_workflow", "_id", "_task", "_upstream", "_shape", "_index", "_is_actor")
+    __slots__ = ("_id", "_index", "_is_actor", "_shape", "_task", "_upstream", "_workflow")
 
     def __init__(
         self,

@@ -57,7 +57,7 @@ def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any,
         if isinstance(arg, (str, typing.ForwardRef)):
             code = arg if isinstance(arg, str) else arg.__forward_arg__
             try:
-                arg = eval(code, dict(namespace))  # noqa: S307 - an annotation of the user's own module
+                arg = eval(code, dict(namespace))
             except Exception as exc:
                 raise TypeResolutionError(
                     f"task class {owner.__qualname__}: cannot resolve type argument {code!r} "
@@ -163,7 +163,9 @@ def _type_var_default(var: Any) -> Any:
 
 def context_class(task: AnyTask) -> type[TaskContext[Any, Any, Any]]:
     """The concrete context class to instantiate for ``task`` (generated or base)."""
-    base: type[TaskContext[Any, Any, Any]] = ActorContext if isinstance(task, Actor) else TaskContext
+    base: type[TaskContext[Any, Any, Any]] = (
+        ActorContext if isinstance(task, Actor) else TaskContext
+    )
     try:
         args = task_type_arguments(type(task))
     except TypeResolutionError:

@@ -24,7 +24,7 @@ ContextT = TypeVar(
 OutputT = TypeVar("OutputT", covariant=True, default=Any)
 
 
-class Task(Generic[ContextT, OutputT], abc.ABC):
+class Task(abc.ABC, Generic[ContextT, OutputT]):
     """Subclass with ``Task[MyContext, Output]`` and implement ``async def execute``.
 
     The context type argument names the context the task is written against (an explicit

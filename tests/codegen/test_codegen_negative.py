@@ -798,7 +798,7 @@ def test_mypy_reports_one_error_per_broken_edge(
     found = sorted(((_owner(generated, e.line) or str(e.file)), e.message) for e in errors)
     assert all(e.file == generated.resolve() for e in errors), found
     assert len(found) == len(case.expected), found
-    for (owner, message), (want_owner, fragment) in zip(found, sorted(case.expected)):
+    for (owner, message), (want_owner, fragment) in zip(found, sorted(case.expected), strict=True):
         assert owner == want_owner, found
         assert fragment in message, (message, fragment)
 

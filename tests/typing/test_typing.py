@@ -25,10 +25,19 @@ SAMPLES = sorted((HERE / "samples").glob("*.py"))
 def test_mypy_strict_on_samples(tmp_path: Path) -> None:
     proc = subprocess.run(
         [
-            sys.executable, "-m", "mypy", "--strict", "--warn-unused-ignores",
-            "--cache-dir", str(tmp_path / "cache"), *map(str, SAMPLES),
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--warn-unused-ignores",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            *map(str, SAMPLES),
         ],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -39,15 +48,31 @@ def test_basedpyright_strict_on_samples() -> None:
         pytest.fail("basedpyright is a dev dependency: pip install -e '.[dev]'")
     proc = subprocess.run(
         [exe, "-p", str(HERE / "pyrightconfig.json"), *map(str, SAMPLES)],
-        cwd=HERE, capture_output=True, text=True, timeout=300,
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0 and "0 errors" in proc.stdout, proc.stdout + proc.stderr
 
 
-def test_mypy_strict_on_the_sdk(tmp_path: Path) -> None:
+def test_mypy_strict_on_the_sdk_generator_and_examples(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "molexp"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "molexp",
+            "codegen",
+            "examples",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -60,10 +85,21 @@ def test_negative_samples_really_fail_without_their_pins(tmp_path: Path) -> None
         stripped = tmp_path / sample.name
         stripped.write_text("\n".join(PIN.sub("", line) for line in text.splitlines()) + "\n")
         proc = subprocess.run(
-            [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), str(stripped)],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--strict",
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                str(stripped),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
-        error_lines = sorted({
-            int(line.split(":")[1]) for line in proc.stdout.splitlines() if ": error:" in line
-        })
+        error_lines = sorted(
+            {int(line.split(":")[1]) for line in proc.stdout.splitlines() if ": error:" in line}
+        )
         assert error_lines == pinned, proc.stdout

@@ -74,7 +74,9 @@ class ReadOnlyFields(Task[TrainCtx, None]):
         ctx.inputs.missing  # type: ignore[attr-defined]
 
 
-async def protocol_state_not_satisfied(task: Thermostat, ctx: TaskContext[ColdState, None, Dataset]) -> None:
+async def protocol_state_not_satisfied(
+    task: Thermostat, ctx: TaskContext[ColdState, None, Dataset]
+) -> None:
     await task.execute(ctx)  # type: ignore[arg-type]
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import assert_type
 
 import attrs
-from typing_extensions import assert_type
 
 from molexp import Actor, ActorContext, Node, Task, TaskContext, Workflow, WorkflowRuntime
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_type
 
 import attrs
-from typing_extensions import assert_type
 
 from molexp import Node, ProfileConfig, Task, TaskContext, Workflow, WorkflowResult, WorkflowRuntime
 

@@ -1,0 +1,67 @@
+"""Helpers shared by the CLI commands: the workspace option, errors, value formatting."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+__all__ = [
+    "DEFAULT_WORKSPACE",
+    "add_workspace_argument",
+    "error",
+    "format_size",
+    "format_value",
+    "table",
+]
+
+DEFAULT_WORKSPACE = "molexp-workspace"
+
+
+def add_workspace_argument(parser: argparse.ArgumentParser, *, inherit: bool = False) -> None:
+    """``--workspace DIR``. ``inherit``: a sub-action's copy that keeps the parent's value
+    unless given again (argparse would otherwise reset it to the default)."""
+    default = os.environ.get("MOLEXP_WORKSPACE", DEFAULT_WORKSPACE)
+    parser.add_argument(
+        "--workspace",
+        default=argparse.SUPPRESS if inherit else default,
+        metavar="DIR",
+        help=f"workspace folder (default: $MOLEXP_WORKSPACE or ./{DEFAULT_WORKSPACE})",
+    )
+
+
+def error(message: str, code: int = 2) -> int:
+    """Print ``error: message`` to stderr and return the exit code (2: usage/input)."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def format_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def format_value(value: Any, limit: int = 80) -> str:
+    try:
+        text = json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain left-aligned text table."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""``molexp run``: a workflow file to a tracked run, with a profile, in one command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from molexp.cli.common import add_workspace_argument, error, format_size, format_value
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a workflow as a tracked run in a workspace",
+        description=(
+            "Run WORKFLOW (path/to/workflow.py[:name] or package.module[:name]) as a tracked "
+            "run. State, deps and the workflow input are built from the profile by the "
+            "workflow's make_state / make_deps / make_input. Exit codes: 0 the run "
+            "succeeded, 1 it failed, 2 usage or input error, 130 interrupted."
+        ),
+    )
+    parser.add_argument("workflow", metavar="WORKFLOW")
+    add_workspace_argument(parser)
+    parser.add_argument("--project", default="default", help="project name (default: default)")
+    parser.add_argument("--experiment", help="experiment name (default: the workflow's name)")
+    parser.add_argument("--profile", help="profile name from molexp.toml / [tool.molexp]")
+    parser.add_argument(
+        "--profile-file",
+        type=Path,
+        help="profile file (default: the nearest molexp.toml or pyproject.toml with "
+        "[tool.molexp], from the workflow's folder up)",
+    )
+    parser.add_argument(
+        "-s",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (dotted for tables; TOML literal, else a string)",
+    )
+    parser.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a run parameter recorded in run.json (TOML literal, else a string)",
+    )
+    parser.add_argument("--max-concurrency", type=int, metavar="N")
+    parser.set_defaults(handler=run_handler)
+
+
+def run_handler(args: argparse.Namespace) -> int:
+    from molexp.profile_file import ProfileError, find_profile_file, parse_override, resolve_profile
+    from molexp.workflow.errors import WorkflowLoadError
+    from molexp.workflow.loader import load_workflow
+
+    if args.max_concurrency is not None and args.max_concurrency < 1:
+        return error("--max-concurrency must be a positive integer")
+    try:
+        workflow, loaded = load_workflow(args.workflow)
+        profile_file = args.profile_file or find_profile_file(loaded.file)
+        config = resolve_profile(profile_file, args.profile, args.overrides)
+        params: dict[str, Any] = {}
+        for text in args.params:
+            path, value = parse_override(text)
+            params[".".join(path)] = value
+    except (WorkflowLoadError, ProfileError, tomllib.TOMLDecodeError) as exc:
+        return error(str(exc))
+
+    from molexp.workspace import Workspace
+
+    workspace = Workspace(args.workspace)
+    experiment = workspace.project(args.project).experiment(args.experiment or workflow.name)
+    run = experiment.add_run(params=params)
+    where = f"{args.project}/{experiment.name}/{run.id}"
+    profile_text = f"profile {config.name!r}" if config.name else "no profile"
+    print(
+        f"molexp run: workflow {workflow.name!r} ({len(workflow)} tasks), {profile_text}, "
+        f"run {where}",
+        flush=True,
+    )
+    try:
+        result = asyncio.run(_execute(workflow, run, config, args.max_concurrency))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run {run.id} is marked cancelled ({run.path})", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _summary(run, None)
+        return 1
+    _summary(run, result)
+    return 0 if result.ok else 1
+
+
+async def _execute(workflow: Any, run: Any, config: Any, max_concurrency: int | None) -> Any:
+    from molexp.cli.progress import Progress
+    from molexp.runtime import WorkflowRuntime
+
+    progress = Progress(len(workflow))
+    try:
+        async with run.start(profile=config) as rc:
+            result = await WorkflowRuntime().execute(
+                workflow,
+                config=config,
+                run_context=rc,
+                max_concurrency=max_concurrency,
+                observer=progress,
+            )
+            if result.failure is not None:
+                rc.fail(result.failure.exception, traceback=result.failure.traceback)
+    finally:
+        progress.close()
+    return result
+
+
+def _summary(run: Any, result: Any) -> None:
+    status = run.status
+    print(f"\nstatus: {status}")
+    if result is not None and result.failure is not None:
+        failure = result.failure
+        print(
+            f"failed task: {failure.task_id}: {type(failure.exception).__name__}: {failure.exception}"
+        )
+        print(
+            "".join("  " + line for line in failure.traceback.splitlines(keepends=True)[-6:]),
+            end="",
+        )
+    if result is not None and result.durations:
+        print("tasks:")
+        width = max(len(t) for t in result.durations)
+        for task_id, seconds in result.durations.items():
+            print(f"  {task_id:<{width}}  {seconds:8.3f} s")
+        for task_id in result.cancelled:
+            print(f"  {task_id:<{width}}  cancelled")
+    assets = run.assets()
+    if assets:
+        print(f"assets ({len(assets)}):")
+        for asset in assets:
+            producer = asset.producer.task_id if asset.producer and asset.producer.task_id else "-"
+            print(
+                f"  {asset.kind:<10} {asset.name} v{asset.version}  "
+                f"{format_size(asset.size)}  by {producer}"
+            )
+    results = run.results
+    if results:
+        print("results:")
+        for key, value in results.items():
+            print(f"  {key} = {format_value(value)}")
+    print(f"run folder: {_relative(run.path)}")
+    print(f"next: molexp runs show {run.id}   |   molexp assets --run {run.id}")
+
+
+def _relative(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

@@ -1,0 +1,163 @@
+"""``molexp runs``, ``molexp assets`` and ``molexp catalog``: what a workspace recorded."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from molexp.cli.common import add_workspace_argument, error, format_size, format_value, table
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    runs = subparsers.add_parser("runs", help="list runs or show one run")
+    add_workspace_argument(runs)
+    runs_sub = runs.add_subparsers(metavar="ACTION")
+    listing = runs_sub.add_parser("list", help="list runs, newest first (the default)")
+    add_workspace_argument(listing, inherit=True)
+    _run_filters(listing)
+    listing.set_defaults(handler=runs_list)
+    show = runs_sub.add_parser("show", help="show one run: params, profile, results, assets")
+    add_workspace_argument(show, inherit=True)
+    show.add_argument("run", metavar="RUN", help="run id")
+    show.set_defaults(handler=runs_show)
+    _run_filters(runs)
+    runs.set_defaults(handler=runs_list)
+
+    assets = subparsers.add_parser("assets", help="query the asset catalog")
+    add_workspace_argument(assets)
+    assets.add_argument("--kind", help="artifact, log, checkpoint, data")
+    assets.add_argument("--name")
+    assets.add_argument("--producer-task", metavar="TASK")
+    assets.add_argument("--run", metavar="RUN")
+    assets.add_argument("--experiment")
+    assets.add_argument("--project")
+    assets.add_argument("--limit", type=int, default=50)
+    assets.set_defaults(handler=assets_query)
+
+    catalog = subparsers.add_parser("catalog", help="maintain the workspace catalog")
+    add_workspace_argument(catalog)
+    catalog_sub = catalog.add_subparsers(metavar="ACTION")
+    rebuild = catalog_sub.add_parser("rebuild", help="recreate the index from the manifests")
+    add_workspace_argument(rebuild, inherit=True)
+    rebuild.set_defaults(handler=catalog_rebuild)
+    catalog.set_defaults(handler=lambda args: error("catalog needs an action: rebuild"))
+
+
+def _run_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--status", help="pending, running, succeeded, failed, cancelled, interrupted"
+    )
+    parser.add_argument("--project")
+    parser.add_argument("--experiment")
+    parser.add_argument("--limit", type=int, default=50)
+
+
+def _workspace(args: argparse.Namespace) -> Any:
+    from pathlib import Path
+
+    from molexp.workspace import Workspace
+
+    if not Path(args.workspace).is_dir():
+        raise LookupError(
+            f"no workspace at {args.workspace} (run a workflow with molexp run first)"
+        )
+    return Workspace(args.workspace)
+
+
+def runs_list(args: argparse.Namespace) -> int:
+    try:
+        ws = _workspace(args)
+        runs = ws.catalog.query_runs(
+            status=args.status, project=args.project, experiment=args.experiment, limit=args.limit
+        )
+    except (LookupError, ValueError) as exc:
+        return error(str(exc))
+    if not runs:
+        print("no runs")
+        return 0
+    rows = []
+    for run in runs:
+        started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run.started_at else "-"
+        rows.append(
+            [
+                run.id,
+                f"{run.project_name}/{run.experiment_name}",
+                str(run.status),
+                run.profile or "-",
+                started,
+            ]
+        )
+    print(table(["RUN", "PROJECT/EXPERIMENT", "STATUS", "PROFILE", "STARTED"], rows))
+    return 0
+
+
+def runs_show(args: argparse.Namespace) -> int:
+    from molexp.workspace import WorkspaceError
+
+    try:
+        run = _workspace(args).run(args.run)
+        status = run.status
+    except (LookupError, WorkspaceError) as exc:
+        return error(str(exc))
+    print(f"run:        {run.id}")
+    print(f"experiment: {run.project_name}/{run.experiment_name}")
+    print(f"status:     {status}")
+    print(f"profile:    {run.profile or '-'}")
+    print(f"started:    {run.started_at or '-'}")
+    print(f"finished:   {run.finished_at or '-'}")
+    print(f"folder:     {run.path}")
+    for title, mapping in (("params", run.params), ("results", run.results)):
+        if mapping:
+            print(f"{title}:")
+            for key, value in mapping.items():
+                print(f"  {key} = {format_value(value)}")
+    if run.error is not None:
+        print(f"error: {run.error.type}: {run.error.message}")
+    assets = run.assets()
+    if assets:
+        print(f"assets ({len(assets)}):")
+        for asset in assets:
+            print(f"  {asset.kind:<10} {asset.name} v{asset.version}  {format_size(asset.size)}")
+    return 0
+
+
+def assets_query(args: argparse.Namespace) -> int:
+    try:
+        found = _workspace(args).catalog.query_assets(
+            kind=args.kind,
+            name=args.name,
+            producer_task=args.producer_task,
+            run=args.run,
+            experiment=args.experiment,
+            project=args.project,
+            limit=args.limit,
+        )
+    except (LookupError, ValueError) as exc:
+        return error(str(exc))
+    if not found:
+        print("no assets")
+        return 0
+    rows = [
+        [
+            a.kind,
+            f"{a.name} v{a.version}",
+            a.producer.task_id if a.producer and a.producer.task_id else "-",
+            a.run_id or a.scope,
+            format_size(a.size),
+            str(a.path),
+        ]
+        for a in found
+    ]
+    print(table(["KIND", "NAME", "TASK", "RUN", "SIZE", "PATH"], rows))
+    return 0
+
+
+def catalog_rebuild(args: argparse.Namespace) -> int:
+    try:
+        report = _workspace(args).catalog.rebuild()
+    except LookupError as exc:
+        return error(str(exc))
+    print(f"catalog rebuilt: {report}")
+    return 0

@@ -1,0 +1,153 @@
+"""Project and Experiment: the folders between the workspace and its runs.
+
+Handles are cheap and touch nothing on disk until something is written: ``ws.project("p")``
+and ``.experiment("e")`` validate the names, ``add_run`` creates the folders.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from molexp.workspace.atomic import ensure_dir, fsync_dir
+from molexp.workspace.encoding import to_json_value
+from molexp.workspace.errors import RunNotFoundError, RunStateError
+from molexp.workspace.layout import EXPERIMENTS, RUN_JSON, RUNS, ScopeKey
+from molexp.workspace.names import check_scope_name, new_run_id
+from molexp.workspace.run import Run, new_run_document
+from molexp.workspace.run_context import _check_tags
+from molexp.workspace.scope_assets import ScopeAssets
+
+if TYPE_CHECKING:
+    from molexp.workspace.assets import Asset
+    from molexp.workspace.workspace import Workspace
+
+__all__ = ["Experiment", "Project"]
+
+
+class Project:
+    """``ws.project(name)``: a folder of experiments and project-scope assets."""
+
+    def __init__(self, workspace: Workspace, name: str) -> None:
+        self.workspace = workspace
+        self.name = check_scope_name("project", name)
+        self.key = ScopeKey("project", self.name)
+        self.path: Path = self.key.folder(workspace.root)
+        self.assets = ScopeAssets(workspace, self.key)
+
+    def experiment(self, name: str) -> Experiment:
+        return Experiment(self, name)
+
+    def experiments(self) -> list[Experiment]:
+        """The experiments that exist on disk, by name."""
+        folder = self.path / EXPERIMENTS
+        if not folder.is_dir():
+            return []
+        return [
+            Experiment(self, entry)
+            for entry in sorted(os.listdir(folder))
+            if (folder / entry).is_dir() and not entry.startswith(".")
+        ]
+
+    def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
+        return self.workspace._find_asset(self.key, name, kind)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Project) and (self.workspace.root, self.name) == (
+            other.workspace.root,
+            other.name,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.workspace.root, self.name))
+
+    def __repr__(self) -> str:
+        return f"Project({self.name!r})"
+
+
+class Experiment:
+    """``project.experiment(name)``: a folder of runs and experiment-scope assets."""
+
+    def __init__(self, project: Project, name: str) -> None:
+        self.project = project
+        self.workspace = project.workspace
+        self.name = check_scope_name("experiment", name)
+        self.key = ScopeKey("experiment", project.name, self.name)
+        self.path: Path = self.key.folder(self.workspace.root)
+        self.assets = ScopeAssets(self.workspace, self.key)
+
+    def _run_key(self, run_id: str) -> ScopeKey:
+        return ScopeKey("run", self.project.name, self.name, run_id)
+
+    def add_run(
+        self,
+        params: Mapping[str, Any] | Any = None,
+        *,
+        run_id: str | None = None,
+        tags: Iterable[str] = (),
+    ) -> Run:
+        """Create a ``pending`` run with ``params`` (JSON values or an attrs/dataclass)."""
+        plain = to_json_value({} if params is None else params, what="run params")
+        if not isinstance(plain, dict):
+            raise TypeError(
+                f"run params must be a mapping or an attrs/dataclass instance, not "
+                f"{type(params).__name__}"
+            )
+        tag_list = _check_tags(tags, "run tags")
+        run_id = new_run_id() if run_id is None else check_scope_name("run id", run_id)
+        ws = self.workspace
+        ws._ensure_scope(self.key)
+        ws.catalog._ready()
+        run = Run(ws, self._run_key(run_id))
+        ensure_dir(run.path.parent, fsync=ws.fsync)
+        try:
+            run.path.mkdir()
+        except FileExistsError:
+            raise RunStateError(
+                f"run id {run_id!r} already exists in experiment {self.project.name}/{self.name}"
+            ) from None
+        if ws.fsync:
+            fsync_dir(run.path.parent)
+        doc = new_run_document(run_id, self.project.name, self.name, plain, tag_list)
+        with run._lock:
+            run._write(doc)
+        return run
+
+    def run(self, run_id: str) -> Run:
+        """The run ``run_id`` of this experiment; RunNotFoundError when there is none."""
+        check_scope_name("run id", run_id)
+        run = Run(self.workspace, self._run_key(run_id))
+        if not (run.path / RUN_JSON).exists():
+            raise RunNotFoundError(
+                f"experiment {self.project.name}/{self.name} has no run {run_id!r} "
+                f"(looked for {run.path / RUN_JSON})"
+            )
+        return run
+
+    def runs(self) -> list[Run]:
+        """The runs on disk, oldest first (run ids sort by creation time)."""
+        folder = self.path / RUNS
+        if not folder.is_dir():
+            return []
+        return [
+            Run(self.workspace, self._run_key(entry))
+            for entry in sorted(os.listdir(folder))
+            if (folder / entry / RUN_JSON).exists()
+        ]
+
+    def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
+        return self.workspace._find_asset(self.key, name, kind)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Experiment) and (self.workspace.root, self.key) == (
+            other.workspace.root,
+            other.key,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.workspace.root, self.key))
+
+    def __repr__(self) -> str:
+        return f"Experiment({self.project.name}/{self.name})"

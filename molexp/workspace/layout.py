@@ -1,0 +1,102 @@
+"""Where things live on disk: the one place that knows folder and file names.
+
+```
+<root>/
+  workspace.json                       format marker, creation time
+  manifest.jsonl  assets/              workspace-scope assets
+  .molexp/catalog.sqlite               derived index (rebuildable), catalog.lock
+  projects/<project>/
+    project.json  manifest.jsonl  assets/
+    experiments/<experiment>/
+      experiment.json  manifest.jsonl  assets/
+      runs/<run_id>/
+        run.json                       status, params, profile, results, error (atomic)
+        manifest.jsonl                 every asset record of the run (append-only)
+        artifacts/<name>               latest version of each artifact
+        artifacts/.versions/<name>/<n><suffix>   every version, immutable
+        logs/<name>.log                append-only text
+        checkpoints/<name>/<n><suffix> the checkpoint chain, immutable
+        .run.lock  .owner.lock  heartbeat
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import attrs
+
+__all__ = [
+    "CATALOG_DIR",
+    "MANIFEST",
+    "RUN_JSON",
+    "ScopeKey",
+    "ScopeKind",
+]
+
+ScopeKind = Literal["workspace", "project", "experiment", "run"]
+
+WORKSPACE_JSON = "workspace.json"
+PROJECT_JSON = "project.json"
+EXPERIMENT_JSON = "experiment.json"
+RUN_JSON = "run.json"
+MANIFEST = "manifest.jsonl"
+CATALOG_DIR = ".molexp"
+CATALOG_DB = "catalog.sqlite"
+CATALOG_LOCK = "catalog.lock"
+PROJECTS = "projects"
+EXPERIMENTS = "experiments"
+RUNS = "runs"
+SCOPE_ASSETS = "assets"
+ARTIFACTS = "artifacts"
+LOGS = "logs"
+CHECKPOINTS = "checkpoints"
+VERSIONS = ".versions"
+RUN_LOCK = ".run.lock"
+OWNER_LOCK = ".owner.lock"
+HEARTBEAT = "heartbeat"
+
+
+@attrs.frozen
+class ScopeKey:
+    """Which folder an asset belongs to: the workspace, a project, an experiment or a run."""
+
+    scope: ScopeKind
+    project: str | None = None
+    experiment: str | None = None
+    run_id: str | None = None
+
+    def relpath(self) -> str:
+        """The scope folder relative to the workspace root (``""`` for the workspace)."""
+        if self.scope == "workspace":
+            return ""
+        parts = [PROJECTS, str(self.project)]
+        if self.scope in ("experiment", "run"):
+            parts += [EXPERIMENTS, str(self.experiment)]
+        if self.scope == "run":
+            parts += [RUNS, str(self.run_id)]
+        return "/".join(parts)
+
+    def folder(self, root: Path) -> Path:
+        rel = self.relpath()
+        return root / rel if rel else root
+
+    def parent(self) -> ScopeKey | None:
+        """The next scope up (run -> experiment -> project -> workspace -> None)."""
+        if self.scope == "run":
+            return ScopeKey("experiment", self.project, self.experiment)
+        if self.scope == "experiment":
+            return ScopeKey("project", self.project)
+        if self.scope == "project":
+            return ScopeKey("workspace")
+        return None
+
+    def __str__(self) -> str:
+        if self.scope == "workspace":
+            return "workspace"
+        if self.scope == "project":
+            return f"project {self.project!r}"
+        if self.scope == "experiment":
+            return f"experiment {self.project}/{self.experiment}"
+        return f"run {self.project}/{self.experiment}/{self.run_id}"

@@ -1,0 +1,1 @@
+"""Tests of the workspace layer (tracked runs, assets, catalog)."""
