@@ -47,8 +47,8 @@ from codegen.typeexpr import (
     symbols,
 )
 from molexp._version import __version__
-from molexp.workflow.errors import TypeResolutionError
 from molexp.workflow.actor import Actor
+from molexp.workflow.errors import TypeResolutionError
 from molexp.workflow.graph import Node, Workflow
 from molexp.workflow.introspect import declared_message_types, declared_output_type
 
@@ -540,7 +540,7 @@ def _evaluate(tp: Any, owner: type[Any], where: str) -> Any:
     code = tp if isinstance(tp, str) else tp.__forward_arg__
     namespace = dict(vars(sys.modules[owner.__module__]))
     try:
-        return eval(code, namespace)  # noqa: S307 - an annotation of the user's own module
+        return eval(code, namespace)
     except Exception as exc:
         raise TypeRenderError(
             f"{where}: cannot resolve {code!r} in {owner.__module__}: {type(exc).__name__}: {exc}"
