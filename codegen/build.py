@@ -2,8 +2,11 @@
 
 The graph is the single source of truth for each task's input: a root gets the workflow
 input, a single upstream its declared output type, a fan-in a TypedDict keyed like
-``after={...}``. Names are allocated in topological order so adding a task never renames
-the contexts of existing ones; imports are aliased when two symbols share a name.
+``after={...}``. An actor's input follows the same rules over its task upstreams; what it
+receives is the union of what its upstream actors declare they send (``Never`` without
+one); what it sends is its own contract, the type argument of its generic context. Names
+are allocated in topological order so adding a task never renames the contexts of existing
+ones; imports are aliased when two symbols share a name.
 """
 
 from __future__ import annotations
@@ -13,69 +16,132 @@ import json
 import keyword
 import re
 import sys
+import typing
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import attrs
 
 from codegen.errors import CodegenError, TypeRenderError
-from codegen.model import ContextSpec, EdgeSpec, Field, ImportLine, InputsSpec, ModuleSpec
+from codegen.model import (
+    Channel,
+    ContextSpec,
+    EdgeSpec,
+    Field,
+    ImportLine,
+    InputsSpec,
+    ModuleSpec,
+)
 from codegen.naming import BUILTIN_NAMES, NameAllocator, pascal, snake
 from codegen.typeexpr import (
+    NEVER,
     Builtin,
     Name,
+    NoneT,
     Sym,
     TypeNode,
+    UnionT,
     canonical,
     convert,
     resolve,
     symbols,
 )
 from molexp._version import __version__
+from molexp.workflow.actor import Actor
 from molexp.workflow.errors import TypeResolutionError
 from molexp.workflow.graph import Node, Workflow
-from molexp.workflow.introspect import declared_output_type
+from molexp.workflow.introspect import declared_message_types, declared_output_type
 
 __all__ = ["DEFAULT_LINE_LENGTH", "build_module", "output_type"]
 
 DEFAULT_LINE_LENGTH = 88
 
 # Names the generated module binds at runtime (or defines) besides the contexts.
-_RUNTIME_NAMES = ("TYPE_CHECKING", "TaskContext", "TypedDict", "annotations", "final")
+_RUNTIME_NAMES = (
+    "TYPE_CHECKING",
+    "ActorContext",
+    "SendT",
+    "TaskContext",
+    "TypedDict",
+    "annotations",
+    "final",
+)
 _TASK_CONTEXT = Sym("molexp", "TaskContext")
-_HELPER_NAMES = ("_expect", "_output", "_T", "_O")
+_ACTOR_CONTEXT = Sym("molexp", "ActorContext")
+_SEND_T = Sym("molexp.context", "SendT")
+# Imported at runtime by the generated module under these names (never aliased).
+_PREBOUND = {_TASK_CONTEXT: "TaskContext", _ACTOR_CONTEXT: "ActorContext", _SEND_T: "SendT"}
+_HELPER_NAMES = (
+    "_expect",
+    "_output",
+    "_yields",
+    "_param",
+    "_fits",
+    "_inbox",
+    "_sent",
+    "_T",
+    "_O",
+    "_P",
+    "_S",
+    "_D",
+    "_I",
+    "_M",
+)
+# Which symbols each group of check helpers needs (see ``edge_checks`` in macros.jinja):
+# ``expect`` an upstream's output fits an input; ``output``/``yields`` read a task's
+# output / an actor's yield type; ``fits`` an actor's state/deps/inputs fit its declared
+# context; ``inbox`` a channel's send type fits what the downstream actor receives.
 _HELPER_SYMBOLS = {
+    "AsyncIterator": Sym("collections.abc", "AsyncIterator"),
     "Awaitable": Sym("collections.abc", "Awaitable"),
     "Callable": Sym("collections.abc", "Callable"),
+    "Never": NEVER,
     "TypeVar": Sym("typing", "TypeVar"),
 }
+_HELPER_NEEDS = {
+    "expect": ("Callable", "TypeVar"),
+    "output": ("Awaitable", "Callable", "TypeVar"),
+    "yields": ("AsyncIterator", "Callable", "TypeVar"),
+    "fits": ("Callable", "TypeVar"),
+    "inbox": ("Callable", "Never", "TypeVar"),
+}
+_HELPER_CONTEXTS = {"fits": (_TASK_CONTEXT,), "inbox": (_ACTOR_CONTEXT,)}
 
 
 def output_type(task: Any, where: str) -> Any:
     """The declared output type of ``task``: ``execute``'s return annotation.
 
+    For an actor, the item type of ``run``'s ``AsyncIterator[...]`` (what it yields).
     Falls back to evaluating the return annotation alone when other annotations of
     ``execute`` only resolve under ``TYPE_CHECKING`` (the ``--stubs`` style).
     """
     try:
         return declared_output_type(task)
     except TypeResolutionError as exc:
-        execute = type(task).execute
-        annotation = getattr(execute, "__annotations__", {}).get("return")
+        body = _body(task)
+        annotation = getattr(body, "__annotations__", {}).get("return")
         if isinstance(annotation, str):
             try:
-                return eval(annotation, dict(execute.__globals__))
+                returned = eval(annotation, dict(body.__globals__))
             except Exception as inner:
                 raise TypeRenderError(
                     f"{where}: cannot resolve the return annotation {annotation!r} of "
-                    f"{type(task).__qualname__}.execute: {type(inner).__name__}: {inner}"
+                    f"{type(task).__qualname__}.{body.__name__}: {type(inner).__name__}: {inner}"
                 ) from inner
+            if isinstance(task, Actor):
+                args = get_args(returned)
+                return args[0] if args else Any
+            return returned
         raise TypeRenderError(f"{where}: {exc}") from exc
 
 
+def _body(task: Any) -> Any:
+    """``execute`` of a task, ``run`` of an actor."""
+    return type(task).run if isinstance(task, Actor) else type(task).execute
+
+
 def _has_return_annotation(task: Any) -> bool:
-    execute = type(task).execute
-    return "return" in getattr(execute, "__annotations__", {})
+    return "return" in getattr(_body(task), "__annotations__", {})
 
 
 @attrs.frozen
@@ -84,6 +150,7 @@ class _RawField:
     upstream_id: str
     type: TypeNode
     upstream_task: str
+    upstream_actor: bool
 
 
 @attrs.frozen
@@ -100,6 +167,8 @@ class _Pending:
     fields: tuple[_RawField, ...]
     tasks: Mapping[str, Sym]
     prefix: str
+    msg_in: TypeNode | None
+    channels: tuple[_RawField, ...]
 
 
 class _Builder:
@@ -117,9 +186,7 @@ class _Builder:
         quoted: set[Sym] = set()
         unquoted: set[Sym] = set()
         check_syms: list[Sym] = []
-        guarded = any(n.upstream for wf in self.workflows for n in wf.nodes)
-        if guarded:
-            check_syms += _HELPER_SYMBOLS.values()
+        needs: set[str] = set()
         # Pass 1: types and generated class names, in topological order.
         for wf in self.workflows:
             where_wf = f"workflow {wf.name!r}"
@@ -128,12 +195,15 @@ class _Builder:
             wf_input = convert(wf.input_type, f"{where_wf}, input type")
             prefix = pascal(wf.name) if prefixed else ""
             outputs: dict[str, TypeNode] = {}
+            sends: dict[str, TypeNode | None] = {}
             task_syms: dict[str, Sym] = {}
             wf_hash: list[Any] = [wf.name, canonical(state), canonical(deps), canonical(wf_input)]
             for node in wf.nodes:
-                where = f"{where_wf}, task {node.id!r} ({type(node.task).__qualname__})"
-                out = self.node_output(node, where)
-                outputs[node.id] = out
+                kind = "actor" if node.is_actor else "task"
+                where = f"{where_wf}, {kind} {node.id!r} ({type(node.task).__qualname__})"
+                outputs[node.id] = self.node_output(node, where)
+                if node.is_actor:
+                    sends[node.id] = self.node_sends(node, where)
                 task_syms[node.id] = _task_symbol(node, where)
             for node in wf.nodes:
                 base = prefix + pascal(node.id)
@@ -142,8 +212,18 @@ class _Builder:
                     self.names.allocate(base, "Inputs") if node.input_shape == "fan_in" else None
                 )
                 fields = tuple(
-                    _RawField(key, up.id, outputs[up.id], type(up.task).__name__)
-                    for key, up in node.upstream.items()
+                    _RawField(key, up.id, outputs[up.id], type(up.task).__name__, up.is_actor)
+                    for key, up in node.input_upstream.items()
+                )
+                channels = tuple(
+                    _RawField(
+                        key,
+                        up.id,
+                        self.channel_type(up, sends[up.id]),
+                        type(up.task).__name__,
+                        True,
+                    )
+                    for key, up in node.channel_upstream.items()
                 )
                 if node.input_shape == "root":
                     node_input = wf_input
@@ -151,6 +231,7 @@ class _Builder:
                     node_input = fields[0].type
                 else:
                     node_input = Name(inputs_name or "")
+                msg_in = _union([c.type for c in channels]) if node.is_actor else None
                 pending.append(
                     _Pending(
                         node=node,
@@ -163,27 +244,48 @@ class _Builder:
                         fields=fields,
                         tasks=task_syms,
                         prefix=prefix,
+                        msg_in=msg_in,
+                        channels=channels,
                     )
                 )
                 in_bases = [*symbols(state), *symbols(deps), *symbols(node_input)]
+                if msg_in is not None:
+                    in_bases += symbols(msg_in)
                 used_syms += in_bases
                 quoted.update(Sym(s.module, s.top) for s in in_bases)
-                functional = any(keyword.iskeyword(k) for k in node.upstream)
+                functional = any(keyword.iskeyword(k) for k in node.input_upstream)
                 for field in fields:
                     used_syms += symbols(field.type)
                     if node.input_shape == "fan_in" and not functional:
                         unquoted.update(Sym(s.module, s.top) for s in symbols(field.type))
+                    needs.update(("expect", "yields" if field.upstream_actor else "output"))
+                for channel in channels:
+                    used_syms += symbols(channel.type)
+                if node.is_actor:
+                    needs.add("fits")
+                if channels:
+                    needs.add("inbox")
                 check_syms.append(task_syms[node.id])
-                wf_hash.append(
-                    [
-                        node.id,
-                        f"{task_syms[node.id].module}:{task_syms[node.id].qualname}",
-                        node.input_shape,
-                        [[k, u.id] for k, u in node.upstream.items()],
-                        canonical(outputs[node.id]),
-                    ]
-                )
+                entry: list[Any] = [
+                    node.id,
+                    f"{task_syms[node.id].module}:{task_syms[node.id].qualname}",
+                    node.input_shape,
+                    [[k, u.id] for k, u in node.input_upstream.items()],
+                    canonical(outputs[node.id]),
+                ]
+                if node.is_actor:
+                    entry.append(
+                        [
+                            "actor",
+                            _canonical_or_none(sends[node.id]),
+                            [[k, u.id] for k, u in node.channel_upstream.items()],
+                        ]
+                    )
+                wf_hash.append(entry)
             self.hash_input.append(wf_hash)
+        helper_keys = sorted({key for need in needs for key in _HELPER_NEEDS[need]})
+        check_syms += [_HELPER_SYMBOLS[key] for key in helper_keys]
+        check_syms += [sym for need in sorted(needs) for sym in _HELPER_CONTEXTS.get(need, ())]
         # Pass 2: local names of imported symbols (aliased on clashes).
         local = self.allocate_imports([*used_syms, *check_syms])
         # Pass 3: edge check names (after every class name is known).
@@ -191,14 +293,21 @@ class _Builder:
         for item in pending:
             edges += self.node_edges(item, local)
         contexts = tuple(self.context_spec(item, local) for item in pending)
-        # A stub imports TypedDict/final/TaskContext in the same sorted block as the types.
-        stub_syms = [_TASK_CONTEXT, Sym("typing", "final")]
+        actors = any(c.actor for c in contexts)
+        # A stub imports TypedDict/final/the contexts in the same sorted block as the types.
+        stub_syms = [Sym("typing", "final")]
+        if any(not c.actor for c in contexts):
+            stub_syms.append(_TASK_CONTEXT)
+        if actors:
+            stub_syms += [_ACTOR_CONTEXT, _SEND_T]
         if any(p.inputs is not None for p in pending):
             stub_syms.append(Sym("typing", "TypedDict"))
         stub_local = {**local, **{s: s.qualname for s in stub_syms}}
         type_imports = _import_lines(stub_local, [*stub_syms, *used_syms])
         check_imports = _import_lines(local, check_syms)
-        all_imports = _import_lines(local, [*used_syms, *check_syms])
+        all_imports = _import_lines(
+            local, [s for s in [*used_syms, *check_syms] if s not in _PREBOUND]
+        )
         exports = sorted(
             [c.name for c in contexts] + [c.inputs.name for c in contexts if c.inputs is not None],
             key=dunder_all_key,
@@ -206,6 +315,11 @@ class _Builder:
         runtime_typing = ["TYPE_CHECKING", "final"]
         if any(c.inputs is not None for c in contexts):
             runtime_typing.insert(1, "TypedDict")
+        runtime_molexp: list[tuple[str, tuple[str, ...]]] = [
+            ("molexp", ("ActorContext", "TaskContext") if actors else ("TaskContext",))
+        ]
+        if actors:
+            runtime_molexp.append(("molexp.context", ("SendT",)))
         return ModuleSpec(
             version=__version__,
             graph_hash=_hash(self.hash_input),
@@ -221,16 +335,47 @@ class _Builder:
             edges=tuple(edges),
             exports=tuple(exports),
             quoted_only=bool(quoted - unquoted),
-            helpers={key: local[sym] for key, sym in _HELPER_SYMBOLS.items() if guarded},
+            helpers={key: local[_HELPER_SYMBOLS[key]] for key in helper_keys},
+            runtime_molexp=tuple(runtime_molexp),
+            needs=frozenset(needs),
         )
+
+    def node_sends(self, node: Node[Any], where: str) -> TypeNode | None:
+        """What an actor declares it sends (``MonitorContext[Stats]``'s ``Stats``, the last
+        argument of an explicit ``ActorContext``); None when it declares nothing (Any)."""
+        actor = node.task
+        assert isinstance(actor, Actor)
+        where = f"{where}, send type"
+        try:
+            _, sent = declared_message_types(actor)
+        except TypeResolutionError as exc:
+            raise TypeRenderError(f"{where}: {exc}") from exc
+        sent = _evaluate(sent, type(actor), where)
+        if sent is Any:
+            return None
+        return convert(sent, where)
+
+    def channel_type(self, up: Node[Any], sent: TypeNode | None) -> TypeNode:
+        """The type a channel from actor ``up`` carries; ``object`` (warned) if undeclared."""
+        if sent is not None:
+            return sent
+        warning = (
+            f"actor {up.id!r} ({type(up.task).__qualname__}) declares no send type; the "
+            "actors it sends to receive 'object' (declare it: run(self, ctx: "
+            "XContext[Message]) or an explicit ActorContext[..., Message])"
+        )
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+        return Builtin("object")
 
     def node_output(self, node: Node[Any], where: str) -> TypeNode:
         where = f"{where}, output type"
         tp = output_type(node.task, where)
         if tp is Any and not _has_return_annotation(node.task):
+            body = _body(node.task).__name__
             self.warnings.append(
-                f"{where}: execute() declares no return type; downstream contexts "
-                "receive 'object' (annotate execute's return type)"
+                f"{where}: {body}() declares no return type; downstream contexts "
+                f"receive 'object' (annotate {body}'s return type)"
             )
             return Builtin("object")
         return convert(tp, where)
@@ -243,7 +388,13 @@ class _Builder:
             by_name.setdefault(sym.qualname, []).append(sym)
         local: dict[Sym, str] = {}
         clashing: list[Sym] = []
+        for sym in tops:
+            if sym in _PREBOUND:
+                local[sym] = _PREBOUND[sym]
+                by_name[sym.qualname].remove(sym)
         for name, group in by_name.items():
+            if not group:
+                continue
             if len(group) == 1 and not self.names.taken(name) and name not in BUILTIN_NAMES:
                 self.names.reserve(name)
                 local[group[0]] = name
@@ -268,6 +419,7 @@ class _Builder:
                 type=resolve(f.type, local),
                 upstream_id=f.upstream_id,
                 upstream_task=f.upstream_task,
+                upstream_actor=f.upstream_actor,
             )
             for f in item.fields
         )
@@ -290,6 +442,12 @@ class _Builder:
             input=resolve(item.input, local),
             upstream=fields,
             inputs=inputs,
+            actor=node.is_actor,
+            msg_in=None if item.msg_in is None else resolve(item.msg_in, local),
+            channels=tuple(
+                Channel(c.upstream_id, c.upstream_task, resolve(c.type, local))
+                for c in item.channels
+            ),
         )
 
     def node_edges(self, item: _Pending, local: Mapping[Sym, str]) -> list[EdgeSpec]:
@@ -302,39 +460,95 @@ class _Builder:
             assert isinstance(name, Name)
             return name.text
 
-        common = {"node_id": node.id, "task": task_name(node.id), "context": item.context}
+        common: dict[str, Any] = {
+            "node_id": node.id,
+            "task": task_name(node.id),
+            "context": item.context,
+            "actor": node.is_actor,
+        }
+        edges: list[EdgeSpec] = []
         if node.input_shape == "root":
             name = self.names.allocate(f"edge__{prefix}input__{node.id}")
-            return [EdgeSpec(name=name, kind="root", **common)]
-        if node.input_shape == "single":
-            ((key, up),) = node.upstream.items()
+            edges.append(EdgeSpec(name=name, kind="root", **common))
+        elif node.input_shape == "single":
+            ((key, up),) = node.input_upstream.items()
             name = self.names.allocate(f"edge__{prefix}{up.id}__{node.id}")
-            return [
+            edges.append(
                 EdgeSpec(
                     name=name,
                     kind="single",
                     upstream_id=up.id,
                     upstream_task=task_name(up.id),
                     key=key,
-                    **common,
-                )
-            ]
-        edges = []
-        for key, up in node.upstream.items():
-            name = self.names.allocate(f"edge__{prefix}{up.id}__{node.id}")
-            edges.append(
-                EdgeSpec(
-                    name=name,
-                    kind="fan_in_edge",
-                    upstream_id=up.id,
-                    upstream_task=task_name(up.id),
-                    key=key,
+                    upstream_actor=up.is_actor,
                     **common,
                 )
             )
-        name = self.names.allocate(f"fan_in__{prefix}{node.id}")
-        edges.append(EdgeSpec(name=name, kind="fan_in", **common))
+        else:
+            for key, up in node.input_upstream.items():
+                name = self.names.allocate(f"edge__{prefix}{up.id}__{node.id}")
+                edges.append(
+                    EdgeSpec(
+                        name=name,
+                        kind="fan_in_edge",
+                        upstream_id=up.id,
+                        upstream_task=task_name(up.id),
+                        key=key,
+                        upstream_actor=up.is_actor,
+                        **common,
+                    )
+                )
+            name = self.names.allocate(f"fan_in__{prefix}{node.id}")
+            edges.append(EdgeSpec(name=name, kind="fan_in", **common))
+        for key, up in node.channel_upstream.items():
+            name = self.names.allocate(f"channel__{prefix}{up.id}__{node.id}")
+            edges.append(
+                EdgeSpec(
+                    name=name,
+                    kind="channel",
+                    upstream_id=up.id,
+                    upstream_task=task_name(up.id),
+                    key=key,
+                    upstream_actor=True,
+                    **common,
+                )
+            )
         return edges
+
+
+def _union(items: Sequence[TypeNode]) -> TypeNode:
+    """``A | B`` of the channels' send types: flattened, deduplicated in channel order,
+    ``None`` last; ``Never`` (a sender of nothing) drops out; ``object`` absorbs the rest.
+    No channel at all gives ``Never``: ``receive()`` ends the stream at once."""
+    flat: list[TypeNode] = []
+    for item in items:
+        for member in item.items if isinstance(item, UnionT) else (item,):
+            if member != NEVER and member not in flat:
+                flat.append(member)
+    if Builtin("object") in flat:
+        return Builtin("object")
+    flat.sort(key=lambda n: isinstance(n, NoneT))
+    if not flat:
+        return NEVER
+    return flat[0] if len(flat) == 1 else UnionT(tuple(flat))
+
+
+def _evaluate(tp: Any, owner: type[Any], where: str) -> Any:
+    """A string (or ``ForwardRef``) type argument, evaluated in its class's module."""
+    if not isinstance(tp, (str, typing.ForwardRef)):
+        return tp
+    code = tp if isinstance(tp, str) else tp.__forward_arg__
+    namespace = dict(vars(sys.modules[owner.__module__]))
+    try:
+        return eval(code, namespace)
+    except Exception as exc:
+        raise TypeRenderError(
+            f"{where}: cannot resolve {code!r} in {owner.__module__}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _canonical_or_none(node: TypeNode | None) -> str | None:
+    return None if node is None else canonical(node)
 
 
 def _task_symbol(node: Node[Any], where: str) -> Sym:

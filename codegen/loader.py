@@ -4,7 +4,10 @@ Task modules import their contexts from the generated module (``from .workflow_c
 import TrainContext``), which does not exist on a fresh checkout and may name contexts the
 graph no longer has. While the workflow module is imported, a meta path finder answers
 the import of the *target* generated module (and only that one) with a placeholder whose
-every public attribute is a fresh ``TaskContext`` subclass. The generator never reads the
+every public attribute is a fresh context class. It is an ``ActorContext`` subclass generic
+in ``SendT``, like a generated actor context, so ``Actor[MonitorContext[Stats], ...]``
+imports and the generator reads the send type ``Stats`` from it; a task using it as a
+plain ``TaskContext`` does not notice. The generator never reads the
 old generated file; the placeholder leaves ``sys.modules`` when the import is done.
 """
 
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import LoadError
-from molexp.context import TaskContext
+from molexp.context import ActorContext, SendT
 from molexp.workflow.errors import WorkflowLoadError
 from molexp.workflow.graph import Workflow
 from molexp.workflow.loader import LoadedModule, Located, import_located, on_path
@@ -75,15 +78,16 @@ def module_names_for(output: Path, roots: Sequence[str]) -> set[str]:
 
 
 class _Placeholder(types.ModuleType):
-    """Stands in for a generated module: any public name is a fresh TaskContext subclass."""
+    """Stands in for a generated module: any public name is a fresh context class."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        cls = type(
+        namespace = {"__slots__": (), "__module__": self.__name__, "__molexp_placeholder__": name}
+        cls = types.new_class(
             name,
-            (TaskContext,),
-            {"__slots__": (), "__module__": self.__name__, "__molexp_placeholder__": name},
+            (ActorContext[Any, Any, Any, Any, SendT],),  # type: ignore[valid-type]
+            exec_body=lambda ns: ns.update(namespace),
         )
         setattr(self, name, cls)
         return cls

@@ -15,6 +15,7 @@ import attrs
 from codegen.typeexpr import TypeNode
 
 __all__ = [
+    "Channel",
     "ContextSpec",
     "EdgeKind",
     "EdgeSpec",
@@ -24,7 +25,7 @@ __all__ = [
     "ModuleSpec",
 ]
 
-EdgeKind = Literal["root", "single", "fan_in", "fan_in_edge"]
+EdgeKind = Literal["root", "single", "fan_in", "fan_in_edge", "channel"]
 
 
 @attrs.frozen
@@ -46,6 +47,17 @@ class Field:
     upstream_id: str
     upstream_task: str
     """The upstream task's class name, for docstrings."""
+    upstream_actor: bool = False
+    """The upstream is an actor: the value is its last yield."""
+
+
+@attrs.frozen
+class Channel:
+    """An upstream actor whose ``send``s an actor receives, and its declared send type."""
+
+    upstream_id: str
+    upstream_task: str
+    type: TypeNode
 
 
 @attrs.frozen
@@ -61,7 +73,8 @@ class InputsSpec:
 
 @attrs.frozen
 class ContextSpec:
-    """One generated ``TaskContext[State, Deps, Input]`` subclass."""
+    """One generated ``TaskContext[State, Deps, Input]`` subclass, or for an actor an
+    ``ActorContext[State, Deps, Input, MsgIn, SendT]`` subclass generic in what it sends."""
 
     name: str
     node_id: str
@@ -72,7 +85,12 @@ class ContextSpec:
     deps: TypeNode
     input: TypeNode
     upstream: tuple[Field, ...]
+    """What makes ``ctx.inputs`` (an actor's task upstreams)."""
     inputs: InputsSpec | None
+    actor: bool = False
+    msg_in: TypeNode | None = None
+    """For an actor: what ``receive()`` returns (the union of its channels' send types)."""
+    channels: tuple[Channel, ...] = ()
 
 
 @attrs.frozen
@@ -82,7 +100,12 @@ class EdgeSpec:
     - ``root``: the workflow's State/Deps/input context fits the root task;
     - ``single``: the context fits the task, and the upstream's output still fits its input;
     - ``fan_in``: the whole keyed context fits the fan-in task;
-    - ``fan_in_edge``: the upstream's output still fits its key of the mapping.
+    - ``fan_in_edge``: the upstream's output still fits its key of the mapping;
+    - ``channel``: what the upstream actor declares it sends fits what the downstream actor
+      declares it receives.
+
+    For an actor the "context fits" part compares state, deps and inputs only (messages
+    are the ``channel`` checks' business); an actor upstream's output is its last yield.
     """
 
     name: str
@@ -93,6 +116,8 @@ class EdgeSpec:
     upstream_id: str | None = None
     upstream_task: str | None = None
     key: str | None = None
+    actor: bool = False
+    upstream_actor: bool = False
 
 
 @attrs.frozen
@@ -118,3 +143,8 @@ class ModuleSpec:
     """Some import is used only inside quoted base-class arguments (linters miss those)."""
     helpers: Mapping[str, str]
     """Local names of the helpers the edge checks use (``Callable``, ``TypeVar``...)."""
+    runtime_molexp: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """What the runtime module imports from molexp: ``(module, names)`` in isort order."""
+    needs: frozenset[str] = frozenset()
+    """Which check helpers the edge checks use (``expect``, ``output``, ``yields``,
+    ``fits``, ``inbox``)."""

@@ -46,6 +46,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["pyconst"] = _pyconst
     env.filters["quoted"] = _quoted
+    env.filters["capitalize_first"] = lambda text: text[:1].upper() + text[1:]
     return env
 
 

@@ -23,6 +23,7 @@ import typing_extensions
 from codegen.errors import TypeRenderError
 
 __all__ = [
+    "NEVER",
     "Attr",
     "Builtin",
     "Const",
@@ -146,6 +147,8 @@ _ABC_ARITY = {
 }
 _CONST_TYPES = (str, int, bool, float, bytes)
 _ANY = Sym("typing", "Any")
+NEVER = Sym("typing", "Never")
+_BOTTOM = (typing.Never, typing.NoReturn, typing_extensions.Never, typing_extensions.NoReturn)
 
 
 def convert(tp: Any, where: str) -> TypeNode:
@@ -167,6 +170,8 @@ class _Converter:
             return NoneT()
         if tp is Any or tp is typing_extensions.Any:
             return _ANY
+        if any(tp is bottom for bottom in _BOTTOM):
+            return NEVER
         if isinstance(tp, (str, typing.ForwardRef)):
             raise self.fail(top, tp, "it is an unresolved forward reference")
         if isinstance(tp, typing.TypeVar):

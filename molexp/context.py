@@ -13,7 +13,7 @@ asset is attributed to the task whose context wrote it, even when many tasks run
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, Never
 
 from typing_extensions import TypeVar
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         TaskRunBinding,
     )
 
-__all__ = ["ActorContext", "TaskContext"]
+__all__ = ["ActorContext", "SendT", "TaskContext"]
 
 
 # Covariant with read-only properties: a context for `State` fits a task that asks for
@@ -41,6 +41,10 @@ InputT = TypeVar("InputT", covariant=True, default=Any)
 # receive() produces MsgIn (covariant); send() consumes MsgOut (contravariant).
 MsgInT = TypeVar("MsgInT", covariant=True, default=Any)
 MsgOutT = TypeVar("MsgOutT", contravariant=True, default=Any)
+# The send type parameter of the actor contexts `molexp gen` writes: an actor names what it
+# sends where it names its context (`MonitorContext[Stats]`); a bare `MonitorContext`
+# sends nothing (`Never`). What an actor sends is its own contract, not the graph's.
+SendT = TypeVar("SendT", contravariant=True, default=Never)
 
 _EMPTY_CONFIG = ProfileConfig()
 

@@ -28,6 +28,12 @@ async def main() -> None:
     scan.raise_for_status()
     print(f"{scan_workflow.name}: minimum at r = {scan.outputs['best']}")
 
+    from typed.stream import check, stream
+
+    streamed = await WorkflowRuntime().execute(stream, inputs=2.0)
+    streamed.raise_for_status()
+    print(f"{stream.name}: {streamed.sent['sampler']} frames, {streamed.output(check)}")
+
 
 if __name__ == "__main__":
     asyncio.run(main())

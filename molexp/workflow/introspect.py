@@ -12,6 +12,8 @@ import re
 import typing
 from typing import Any, get_args, get_origin
 
+import typing_extensions
+
 from molexp.context import ActorContext, TaskContext
 from molexp.workflow.actor import Actor
 from molexp.workflow.errors import TypeResolutionError
@@ -118,23 +120,45 @@ def declared_context_type(task: AnyTask) -> Any:
 
 
 def declared_message_types(actor: Actor[Any, Any]) -> tuple[Any, Any]:
-    """``(MsgIn, MsgOut)`` of an actor's declared ``ActorContext[S, D, I, MsgIn, MsgOut]``."""
+    """``(MsgIn, MsgOut)`` of an actor's declared ``ActorContext[S, D, I, MsgIn, MsgOut]``.
+
+    The declared context may also be a subclass (a generated ``MonitorContext[Stats]``) or
+    a generic alias (``ActorContext[Any, Any, Any, Any, SendT]``, the runtime stand-in of a
+    stub-only context): type parameters are replaced by the arguments given, or by their
+    defaults when used bare (``SendT`` defaults to ``Never``: a bare generated context sends
+    nothing). ``(Any, Any)`` when the actor declares no actor context.
+    """
     context = declared_context_type(actor)
-    for klass in _context_chain(context):
-        args = get_args(klass)
-        if get_origin(klass) is ActorContext and len(args) == 5:
-            return args[3], args[4]
+    origin = get_origin(context) or context
+    args = get_args(context)
+    if origin is ActorContext:
+        if len(args) != 5:
+            return Any, Any
+        # A runtime stand-in ``ActorContext[Any, Any, Any, Any, SendT]`` used bare.
+        msg_in, msg_out = (
+            _type_var_default(a) if isinstance(a, typing.TypeVar) else a for a in args[3:]
+        )
+        return msg_in, msg_out
+    if not (isinstance(origin, type) and issubclass(origin, ActorContext)):
+        return Any, Any
+    params = getattr(origin, "__parameters__", ())
+    values = {p: args[i] if i < len(args) else _type_var_default(p) for i, p in enumerate(params)}
+    for klass in origin.__mro__:
+        for base in klass.__dict__.get("__orig_bases__", ()):
+            base_args = get_args(base)
+            if get_origin(base) is ActorContext and len(base_args) == 5:
+                msg_in, msg_out = (
+                    values.get(a, Any) if isinstance(a, typing.TypeVar) else a
+                    for a in base_args[3:]
+                )
+                return msg_in, msg_out
     return Any, Any
 
 
-def _context_chain(context: Any) -> list[Any]:
-    """``context`` and, for a (generated) subclass, the parametrized bases it derives from."""
-    chain = [context]
-    origin = get_origin(context) or context
-    if isinstance(origin, type):
-        for klass in origin.__mro__:
-            chain.extend(klass.__dict__.get("__orig_bases__", ()))
-    return chain
+def _type_var_default(var: Any) -> Any:
+    """A PEP 696 default (``typing_extensions.TypeVar(..., default=...)``), else ``Any``."""
+    default = getattr(var, "__default__", typing_extensions.NoDefault)
+    return Any if default is typing_extensions.NoDefault else default
 
 
 def context_class(task: AnyTask) -> type[TaskContext[Any, Any, Any]]:

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "cases"
 GOLDEN = HERE / "golden"
-STUB_CASES = {"cg_stubbed": "stubbed_flow.py"}
+STUB_CASES = {"cg_stubbed": "stubbed_flow.py", "cg_stubbed_actors": "streamed_flow.py"}
 RUNTIME_CASES = sorted(
     p.name for p in CASES.iterdir() if p.is_dir() and (p / "workflow.py").is_file()
 )

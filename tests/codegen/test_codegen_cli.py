@@ -152,14 +152,18 @@ def test_dotted_module_output_and_workflow_selection(tmp_path: Path) -> None:
     assert "no workflow named 'nope' (found: 'relax', 'scan')" in proc.stderr
 
 
-def test_stubs_mode_and_its_check(tmp_path: Path) -> None:
-    _case(tmp_path / "cases", "cg_stubbed")
-    proc = molexp("gen", "cases/cg_stubbed/stubbed_flow.py", "--stubs", "stubs", cwd=tmp_path)
+@pytest.mark.parametrize(
+    ("case", "module"), [("cg_stubbed", "stubbed_flow"), ("cg_stubbed_actors", "streamed_flow")]
+)
+def test_stubs_mode_and_its_check(tmp_path: Path, case: str, module: str) -> None:
+    _case(tmp_path / "cases", case)
+    source = f"cases/{case}/{module}.py"
+    proc = molexp("gen", source, "--stubs", "stubs", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    stub = tmp_path / "stubs" / "stubbed_flow_contexts.pyi"
-    assert stub.read_text() == (GOLDEN / "stubs" / "stubbed_flow_contexts.pyi").read_text()
-    assert not (tmp_path / "cases" / "cg_stubbed" / "stubbed_flow_contexts.py").exists()
-    check = molexp("check", "cases/cg_stubbed/stubbed_flow.py", "--stubs", "stubs", cwd=tmp_path)
+    stub = tmp_path / "stubs" / f"{module}_contexts.pyi"
+    assert stub.read_text() == (GOLDEN / "stubs" / stub.name).read_text()
+    assert not (tmp_path / "cases" / case / f"{module}_contexts.py").exists()
+    check = molexp("check", source, "--stubs", "stubs", "--mypy-arg=--strict", cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "Success: no issues found in 4 source files" in check.stdout  # + the edge checks
 

@@ -78,3 +78,15 @@ def test_jedi_does_not_complete_readonly_typeddict_values(tmp_path: Path) -> Non
 
     assert "weights" in names("Plain")
     assert "weights" not in names("Frozen")
+
+
+def test_actor_inputs_and_received_messages_complete(generated: Path) -> None:
+    source = (
+        "from cg_actors.workflow_contexts import SamplerContext, WriterContext\n"
+        "from cg_actors.models import Frame\n"
+        "async def run(ctx: SamplerContext[Frame], sink: WriterContext) -> None:\n"
+        "    ctx.inputs."
+    )
+    assert "temperature" in _complete(generated, "cg_actors", source)
+    received = source.replace("    ctx.inputs.", "    (await sink.receive()).")
+    assert {"frames", "mean_potential"} <= _complete(generated, "cg_actors", received)

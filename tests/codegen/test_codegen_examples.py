@@ -10,7 +10,9 @@ from codegen_helpers import REPO, molexp, run_mypy, subprocess_env
 
 
 def test_generated_contexts_are_current() -> None:
-    proc = molexp("gen", "--check", "examples/typed/workflow.py", cwd=REPO)
+    proc = molexp(
+        "gen", "--check", "examples/typed/workflow.py", "examples/typed/stream.py", cwd=REPO
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -37,6 +39,8 @@ def test_example_runs() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "lj-cluster: minimum" in proc.stdout
     assert "lj-scan: minimum at r = 1.12" in proc.stdout
+    assert "langevin-stream: 20000 frames, <U> = " in proc.stdout
+    assert "(ok)" in proc.stdout
 
 
 def test_codegen_benchmark_runs_quick() -> None:

@@ -98,7 +98,7 @@ _RUN_ALL = """
 import asyncio, importlib, sys
 from molexp import Workflow, WorkflowRuntime
 sys.path.insert(0, sys.argv[1])
-inputs = {"root-input": None, "relax": 1.5, "scan": 2.5, "stubbed": 3}
+inputs = {"root-input": None, "relax": 1.5, "scan": 2.5, "stubbed": 3, "stream": 20, "streamed": 5}
 for name in sys.argv[2:]:
     module = importlib.import_module(name)
     for wf in [v for v in vars(module).values() if isinstance(v, Workflow)]:

@@ -135,6 +135,137 @@ evaluate = wf.add(Evaluate(), after={"train": train, "baseline": baseline})
 """,
 }
 
+ACTOR_BASE = {
+    "__init__.py": '"""A negative case with actors."""\n',
+    "models.py": """\
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.define
+class State:
+    steps: int = 0
+
+
+@attrs.define
+class OtherState:
+    pressure: float = 1.0
+
+
+@attrs.frozen
+class Deps:
+    engine: str
+
+
+@attrs.frozen
+class Settings:
+    steps: int
+
+
+@attrs.frozen
+class Frame:
+    step: int
+
+
+@attrs.frozen
+class Reading:
+    temperature: float
+
+
+@attrs.frozen
+class Stats:
+    frames: int
+""",
+    "tasks.py": """\
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Never
+
+from molexp import Actor, ActorContext, Task, TaskContext
+
+from PKG.models import Deps, Frame, OtherState, Reading, Settings, State, Stats
+from PKG.workflow_contexts import (
+    CheckContext,
+    MonitorContext,
+    SamplerContext,
+    ThermostatContext,
+    WriterContext,
+)
+
+# Re-exported so that a case replacing one of them leaves no unused import behind.
+__all__ = [
+    "ActorContext",
+    "CheckContext",
+    "Deps",
+    "Frame",
+    "MonitorContext",
+    "Never",
+    "OtherState",
+    "SamplerContext",
+    "TaskContext",
+    "ThermostatContext",
+    "WriterContext",
+]
+
+
+class Setup(Task[TaskContext[State, Deps, None], Settings]):
+    async def execute(self, ctx: TaskContext[State, Deps, None]) -> Settings:
+        return Settings(10)
+
+
+class Sampler(Actor[SamplerContext[Frame], int]):
+    async def run(self, ctx: SamplerContext[Frame]) -> AsyncIterator[int]:
+        for step in range(ctx.inputs.steps):
+            await ctx.send(Frame(step))
+        yield ctx.inputs.steps
+
+
+class Thermostat(Actor[ThermostatContext[Reading], float]):
+    async def run(self, ctx: ThermostatContext[Reading]) -> AsyncIterator[float]:
+        await ctx.send(Reading(300.0))
+        yield 300.0
+
+
+class Monitor(Actor[MonitorContext[Stats], Stats]):
+    async def run(self, ctx: MonitorContext[Stats]) -> AsyncIterator[Stats]:
+        frames = 0
+        async for _ in ctx.messages():
+            frames += 1
+        await ctx.send(Stats(frames))
+        yield Stats(frames)
+
+
+class Writer(Actor[WriterContext, str]):
+    async def run(self, ctx: WriterContext) -> AsyncIterator[str]:
+        async for stats in ctx.messages():
+            yield str(stats.frames)
+
+
+class Check(Task[CheckContext, int]):
+    async def execute(self, ctx: CheckContext) -> int:
+        return ctx.inputs.frames
+""",
+    "workflow.py": """\
+from __future__ import annotations
+
+from molexp import Workflow
+
+from PKG.models import Deps, State
+from PKG.tasks import Check, Monitor, Sampler, Setup, Thermostat, Writer
+
+wf = Workflow("negative-actors", state=State, deps=Deps)
+setup = wf.add(Setup())
+sampler = wf.add(Sampler(), after=setup)
+thermostat = wf.add(Thermostat())
+monitor = wf.add(Monitor(), after=[sampler, thermostat])
+writer = wf.add(Writer(), after=monitor)
+check = wf.add(Check(), after=monitor)
+""",
+}
+BASES = {"tasks": BASE, "actors": ACTOR_BASE}
+
 Patch = tuple[str, str, str]
 """(file, old text, new text): ``old`` must occur in ``file``."""
 
@@ -149,9 +280,12 @@ class Case:
     """Patches applied after generation: the generated module is then stale."""
     pyright_also: tuple[str, ...] = ()
     """Files where basedpyright also reports the mistake (it checks ``wf.add`` too)."""
+    base: str = "tasks"
+    """Which base workflow the patches apply to (``BASES``)."""
 
 
 _CTX_ACCEPT = 'to "execute" of "{task}" has incompatible type "{ctx}"; expected "{want}"'
+_ARG = 'Argument 1 has incompatible type "{got}"; expected "{want}"'
 
 CASES = [
     Case(
@@ -471,9 +605,126 @@ CASES = [
             ),
         ),
     ),
+    Case(
+        "channel_wrong_message_type",  # the writer only takes frames; the monitor sends stats
+        base="actors",
+        before=(
+            (
+                "tasks.py",
+                "class Writer(Actor[WriterContext, str]):\n    async def run(self, ctx: WriterContext) -> AsyncIterator[str]:\n        async for stats in ctx.messages():\n            yield str(stats.frames)",
+                "class Writer(Actor[ActorContext[State, Deps, None, Frame, Never], str]):\n    async def run(self, ctx: ActorContext[State, Deps, None, Frame, Never]) -> AsyncIterator[str]:\n        async for frame in ctx.messages():\n            yield str(frame.step)",
+            ),
+        ),
+        expected=(("channel__monitor__writer", _ARG.format(got="Stats", want="Frame")),),
+    ),
+    Case(
+        "channel_union_not_accepted",  # frames and readings merge; the monitor takes frames only
+        base="actors",
+        before=(
+            (
+                "tasks.py",
+                "class Monitor(Actor[MonitorContext[Stats], Stats]):\n    async def run(self, ctx: MonitorContext[Stats])",
+                "class Monitor(Actor[ActorContext[State, Deps, None, Frame, Stats], Stats]):\n    async def run(self, ctx: ActorContext[State, Deps, None, Frame, Stats])",
+            ),
+        ),
+        expected=(("channel__thermostat__monitor", _ARG.format(got="Reading", want="Frame")),),
+    ),
+    Case(
+        "channel_into_actor_receiving_nothing",  # the writer declares it receives Never
+        base="actors",
+        before=(
+            (
+                "tasks.py",
+                "class Writer(Actor[WriterContext, str]):\n    async def run(self, ctx: WriterContext) -> AsyncIterator[str]:\n        async for stats in ctx.messages():\n            yield str(stats.frames)",
+                "class Writer(Actor[ActorContext[State, Deps, None, Never, Never], str]):\n    async def run(self, ctx: ActorContext[State, Deps, None, Never, Never]) -> AsyncIterator[str]:\n        yield str(ctx.inputs)",
+            ),
+        ),
+        expected=(("channel__monitor__writer", _ARG.format(got="Stats", want="Never")),),
+    ),
+    Case(
+        "actor_to_task_yield_mismatch",  # the check wants a frame; the monitor yields stats
+        base="actors",
+        before=(
+            (
+                "tasks.py",
+                "class Check(Task[CheckContext, int]):\n    async def execute(self, ctx: CheckContext) -> int:\n        return ctx.inputs.frames",
+                "class Check(Task[TaskContext[State, Deps, Frame], int]):\n    async def execute(self, ctx: TaskContext[State, Deps, Frame]) -> int:\n        return ctx.inputs.step",
+            ),
+        ),
+        expected=(
+            (
+                "edge__monitor__check",
+                _CTX_ACCEPT.format(
+                    task="Check", ctx="CheckContext", want="TaskContext[State, Deps, Frame]"
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "task_to_actor_input_mismatch",  # the sampler wants an int; setup returns Settings
+        base="actors",
+        before=(
+            (
+                "tasks.py",
+                "class Sampler(Actor[SamplerContext[Frame], int]):\n    async def run(self, ctx: SamplerContext[Frame]) -> AsyncIterator[int]:\n        for step in range(ctx.inputs.steps):",
+                "class Sampler(Actor[ActorContext[State, Deps, int, Never, Frame], int]):\n    async def run(self, ctx: ActorContext[State, Deps, int, Never, Frame]) -> AsyncIterator[int]:\n        for step in range(ctx.inputs):",
+            ),
+            ("tasks.py", "        yield ctx.inputs.steps", "        yield ctx.inputs"),
+        ),
+        expected=(
+            (
+                "edge__setup__sampler",
+                _ARG.format(got="SamplerContext[Never]", want="TaskContext[State, Deps, int]"),
+            ),
+        ),
+    ),
+    Case(
+        "root_actor_state_mismatch",
+        base="actors",
+        before=(
+            (
+                "tasks.py",
+                "class Thermostat(Actor[ThermostatContext[Reading], float]):\n    async def run(self, ctx: ThermostatContext[Reading])",
+                "class Thermostat(Actor[ActorContext[OtherState, Deps, None, Never, Reading], float]):\n    async def run(self, ctx: ActorContext[OtherState, Deps, None, Never, Reading])",
+            ),
+        ),
+        expected=(
+            (
+                "edge__input__thermostat",
+                _ARG.format(
+                    got="ThermostatContext[Never]", want="TaskContext[OtherState, Deps, None]"
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "stale_module_channel_send_type_changed",  # the sampler now sends stats; not regenerated
+        base="actors",
+        after=(
+            (
+                "tasks.py",
+                "class Sampler(Actor[SamplerContext[Frame], int]):\n    async def run(self, ctx: SamplerContext[Frame]) -> AsyncIterator[int]:\n        for step in range(ctx.inputs.steps):\n            await ctx.send(Frame(step))",
+                "class Sampler(Actor[SamplerContext[Stats], int]):\n    async def run(self, ctx: SamplerContext[Stats]) -> AsyncIterator[int]:\n        for step in range(ctx.inputs.steps):\n            await ctx.send(Stats(step))",
+            ),
+        ),
+        expected=(("channel__sampler__monitor", _ARG.format(got="Stats", want="Frame | Reading")),),
+    ),
+    Case(
+        "stale_module_actor_yield_changed",  # the monitor now yields frame counts; not regenerated
+        base="actors",
+        after=(
+            (
+                "tasks.py",
+                "class Monitor(Actor[MonitorContext[Stats], Stats]):\n    async def run(self, ctx: MonitorContext[Stats]) -> AsyncIterator[Stats]:",
+                "class Monitor(Actor[MonitorContext[Stats], int]):\n    async def run(self, ctx: MonitorContext[Stats]) -> AsyncIterator[int]:",
+            ),
+            ("tasks.py", "        yield Stats(frames)", "        yield frames"),
+        ),
+        expected=(("edge__monitor__check", _ARG.format(got="int", want="Stats")),),
+    ),
 ]
 
-_EDGE_DEF = re.compile(r"^    async def (?P<name>(?:edge|fan_in)__\w+)\(")
+_EDGE_DEF = re.compile(r"^    async def (?P<name>(?:edge|fan_in|channel)__\w+)\(")
 
 
 def _patch(folder: Path, patches: tuple[Patch, ...], package: str) -> None:
@@ -500,11 +751,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from codegen.api import plan, write
 
     root = tmp_path_factory.mktemp("negative")
-    for case in [Case("base", expected=()), *CASES]:
+    for case in [*BASE_CASES, *CASES]:
         package = f"neg_{case.name}"
         folder = root / package
         folder.mkdir()
-        for file, text in BASE.items():
+        for file, text in BASES[case.base].items():
             (folder / file).write_text(text.replace("PKG", package))
         _patch(folder, case.before, package)
         write(plan(str(folder / "workflow.py")))
@@ -519,6 +770,9 @@ def _by_case(root: Path, errors: list[Diagnostic]) -> dict[str, list[Diagnostic]
     return grouped
 
 
+BASE_CASES = [Case("base", expected=()), Case("actor_base", expected=(), base="actors")]
+
+
 def test_corpus_is_big_enough() -> None:
     assert len(CASES) >= 12
     assert len({c.name for c in CASES}) == len(CASES)
@@ -530,8 +784,9 @@ def mypy_errors(corpus: Path) -> dict[str, list[Diagnostic]]:
     return _by_case(corpus, run_mypy(packages, cwd=corpus))
 
 
-def test_base_case_is_clean(mypy_errors: dict[str, list[Diagnostic]]) -> None:
-    assert mypy_errors.get("base", []) == []
+@pytest.mark.parametrize("base", [c.name for c in BASE_CASES])
+def test_base_case_is_clean(mypy_errors: dict[str, list[Diagnostic]], base: str) -> None:
+    assert mypy_errors.get(base, []) == []
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -555,7 +810,7 @@ def pyright_errors(corpus: Path) -> dict[str, list[Diagnostic]]:
 
 
 @pytest.mark.skipif(not pyright_available(), reason="basedpyright is not installed")
-@pytest.mark.parametrize("case", [Case("base", expected=()), *CASES], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*BASE_CASES, *CASES], ids=lambda c: c.name)
 def test_basedpyright_reports_one_error_per_broken_edge(
     corpus: Path, pyright_errors: dict[str, list[Diagnostic]], case: Case
 ) -> None:
@@ -568,15 +823,20 @@ def test_basedpyright_reports_one_error_per_broken_edge(
     assert all("reportArgumentType" in e.message for e in errors), errors
 
 
-def test_molexp_check_names_the_edge(corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("case", "edge"),
+    [
+        ("state_mismatch", "edge__prepare__train"),
+        ("channel_union_not_accepted", "channel__thermostat__monitor"),
+    ],
+)
+def test_molexp_check_names_the_edge(corpus: Path, tmp_path: Path, case: str, edge: str) -> None:
     """``molexp check`` tags a mypy error in the generated module with its check function."""
     from codegen_helpers import molexp
 
-    package = tmp_path / "neg_state_mismatch"
-    shutil.copytree(
-        corpus / "neg_state_mismatch", package, ignore=shutil.ignore_patterns("__pycache__")
-    )
-    proc = molexp("check", "neg_state_mismatch/workflow.py", "--mypy-arg=--strict", cwd=tmp_path)
+    package = tmp_path / f"neg_{case}"
+    shutil.copytree(corpus / f"neg_{case}", package, ignore=shutil.ignore_patterns("__pycache__"))
+    proc = molexp("check", f"neg_{case}/workflow.py", "--mypy-arg=--strict", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "is up to date" in proc.stdout
-    assert "[in edge__prepare__train]" in proc.stdout, proc.stdout
+    assert f"[in {edge}]" in proc.stdout, proc.stdout
