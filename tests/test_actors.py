@@ -315,3 +315,25 @@ def test_sent_messages_can_be_recorded_to_a_log_asset_under_a_run(tmp_path: Any)
     lines = log.path.read_text().splitlines()
     assert lines == [f'{{"step":{i},"energy":{-1.0 * i}}}' for i in range(5)]
     assert execute(wf).ok  # without a run nothing is recorded and nothing fails
+
+
+def test_actors_do_not_count_against_max_concurrency() -> None:
+    class Sum(Actor):
+        async def run(self, ctx: ActorContext) -> AsyncIterator[int]:
+            total = 0
+            async for _, value in ctx.messages():
+                total += value
+            yield total
+
+    wf = Workflow("bounded")
+    params = wf.add(Params())
+    sampler = wf.add(Sampler(), after=params)
+    total = wf.add(Sum(), after=sampler)
+    after = wf.add(Summarise(), after=total)
+
+    async def main() -> Any:
+        runtime = WorkflowRuntime(max_concurrency=1, channel_capacity=2)
+        return await asyncio.wait_for(runtime.execute(wf), timeout=10)
+
+    result = asyncio.run(main())
+    assert result.ok and result.output(after) == 10  # 0 + 1 + 2 + 3 + 4

@@ -389,3 +389,58 @@ def test_a_raising_observer_fails_the_run_instead_of_hanging() -> None:
     result = asyncio.run(main())
     assert result.status == "failed" and result.failure.task_id == "first"
     assert "progress display went away" in str(result.failure)
+
+
+def test_an_observer_raising_in_task_failed_does_not_hide_the_failure() -> None:
+    from molexp import ExecutionObserver
+
+    class Broken(ExecutionObserver):
+        def task_failed(self, task_id: str, error: BaseException) -> None:
+            raise RuntimeError("observer bug")
+
+    wf = Workflow("w", state=State)
+    wf.add(Boom(0.01), name="boom")
+    wf.add(Sleep(5), name="slow")
+
+    async def main() -> Any:
+        return await asyncio.wait_for(WorkflowRuntime().execute(wf, observer=Broken()), timeout=5)
+
+    result = asyncio.run(main())
+    assert result.failure.task_id == "boom" and isinstance(result.failure.exception, ValueError)
+    assert result.cancelled == ("slow",)
+
+
+def test_declared_deps_or_input_without_value_or_factory_is_an_error() -> None:
+    needs_deps = Workflow("needs-deps", deps=str)
+    needs_deps.add(Echo())
+    with pytest.raises(
+        TypeError,
+        match=r"'needs-deps' declares deps=str but execute\(\) got no deps= and the workflow has no make_deps=",
+    ):
+        run(needs_deps)
+    assert run(needs_deps, deps="given").ok
+    needs_input = Workflow("needs-input", input=int)
+    needs_input.add(Echo())
+    with pytest.raises(TypeError, match="declares input=int but execute\\(\\) got no inputs="):
+        run(needs_input)
+
+
+def test_config_must_match_the_run_profile(tmp_path: Any) -> None:
+    from molexp import Workspace
+
+    wf = Workflow("w")
+    wf.add(Echo())
+    run_ = Workspace(tmp_path).project("p").experiment("e").add_run()
+
+    async def main() -> None:
+        async with run_.start(profile=ProfileConfig({"a": 1}, name="quick")) as rc:
+            ok = await WorkflowRuntime().execute(
+                wf, run_context=rc, config=ProfileConfig({"a": 1}, name="quick")
+            )
+            assert ok.ok
+            with pytest.raises(
+                ValueError, match="config= differs from the profile the run was started with"
+            ):
+                await WorkflowRuntime().execute(wf, run_context=rc, config={"a": 2})
+
+    asyncio.run(main())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
@@ -12,6 +12,7 @@ from molexp.workflow.graph import Node
 __all__ = ["RunStatus", "TaskFailure", "WorkflowFailed", "WorkflowResult"]
 
 T = TypeVar("T")
+S = TypeVar("S")
 RunStatus = Literal["succeeded", "failed"]
 
 
@@ -31,14 +32,18 @@ class WorkflowFailed(RuntimeError):
     """Raised by ``WorkflowResult.raise_for_status()``; names the failed task."""
 
     def __init__(self, workflow: str, failure: TaskFailure) -> None:
-        super().__init__(f"workflow {workflow!r}: {failure}\n{failure.traceback}")
+        # The task's traceback travels as __cause__ (raise ... from); not repeated here.
+        super().__init__(f"workflow {workflow!r}: {failure}")
         self.workflow = workflow
         self.failure = failure
 
 
 @attrs.frozen
-class WorkflowResult:
-    """Outcome of ``WorkflowRuntime.execute``: status, outputs kept, timings, results."""
+class WorkflowResult(Generic[S]):
+    """Outcome of ``WorkflowRuntime.execute``: status, outputs kept, timings, results.
+
+    Generic in the workflow's state type, so ``result.state`` is typed.
+    """
 
     workflow: str
     status: RunStatus
@@ -48,7 +53,7 @@ class WorkflowResult:
     """Wall time in seconds of every task that completed."""
     results: Mapping[str, Any]
     """The ``ctx.set_result`` map of this execution."""
-    state: Any
+    state: S
     failure: TaskFailure | None = None
     cancelled: tuple[str, ...] = ()
     """Tasks that were running when the failure stopped the execution (cancelled)."""
@@ -77,7 +82,7 @@ class WorkflowResult:
             ) from None
         return value
 
-    def raise_for_status(self) -> WorkflowResult:
+    def raise_for_status(self) -> WorkflowResult[S]:
         """Raise ``WorkflowFailed`` (chained to the task's exception) unless it succeeded."""
         if self.failure is not None:
             raise WorkflowFailed(self.workflow, self.failure) from self.failure.exception

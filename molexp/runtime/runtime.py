@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from molexp.workspace.run_context import RunContext
 
 __all__ = ["WorkflowRuntime"]
+
+logger = logging.getLogger("molexp.runtime")
 
 S = TypeVar("S")
 D = TypeVar("D")
@@ -62,7 +65,7 @@ class WorkflowRuntime:
         max_concurrency: int | None = None,
         channel_capacity: int | None = None,
         observer: ExecutionObserver | None = None,
-    ) -> WorkflowResult:
+    ) -> WorkflowResult[S]:
         """Run every task of ``workflow`` and return how it went (failures are not raised).
 
         Values not given are built from the profile by the workflow's ``make_state``,
@@ -75,9 +78,16 @@ class WorkflowRuntime:
         if not isinstance(workflow, Workflow):
             raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
         limit = _check_concurrency(max_concurrency) or self.max_concurrency
-        if config is None and run_context is not None:
+        if run_context is not None:
+            if config is not None and ProfileConfig.coerce(config) != run_context.config:
+                raise ValueError(
+                    f"workflow {workflow.name!r}: config= differs from the profile the run was "
+                    "started with; tasks would see one config and the run record another "
+                    "(leave config out under a run, or start the run with that profile)"
+                )
             config = run_context.config  # the profile the run was started with
         profile = ProfileConfig.coerce(config)
+        _check_declared(workflow, deps=deps, inputs=inputs)
         execution = _Execution(
             workflow,
             plan_for(workflow),
@@ -97,6 +107,20 @@ def _check_concurrency(value: int | None) -> int | None:
     if value is not None and (not isinstance(value, int) or value < 1):
         raise ValueError(f"max_concurrency must be a positive integer or None, got {value!r}")
     return value
+
+
+def _check_declared(workflow: Workflow[Any, Any, Any], *, deps: Any, inputs: Any) -> None:
+    """A declared deps/input type needs a value or a factory; None would fail deep inside a task."""
+    for label, value, declared, factory in (
+        ("deps", deps, workflow.deps_type, workflow.make_deps),
+        ("inputs", inputs, workflow.input_type, workflow.make_input),
+    ):
+        if value is None and factory is None and declared not in (None, type(None)):
+            field = "input" if label == "inputs" else label
+            raise TypeError(
+                f"workflow {workflow.name!r} declares {field}={getattr(declared, '__name__', declared)} "
+                f"but execute() got no {label}= and the workflow has no make_{field}= factory"
+            )
 
 
 def _built(workflow: Workflow[Any, Any, Any], factory_name: str, config: ProfileConfig) -> Any:
@@ -160,6 +184,7 @@ class _Execution:
         self.ready: deque[int] = deque()
         self.running: set[int] = set()
         self.workers: set[asyncio.Task[None]] = set()
+        self.task_workers = 0  # live workers counted against max_concurrency
         self.finished = 0
         self.stopping = False
         self.failure: TaskFailure | None = None
@@ -175,12 +200,13 @@ class _Execution:
             if plan.producers[i]
         }
 
-    async def run(self) -> WorkflowResult:
+    async def run(self) -> WorkflowResult[Any]:
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         if not self.plan.ids:
             self.done.set_result(None)
-        self.ready.extend(self.plan.roots)
+        for root in self.plan.roots:
+            self._make_ready(root)
         self._spawn_ready()
         try:
             await self.done
@@ -194,10 +220,20 @@ class _Execution:
     # -- scheduling -----------------------------------------------------------------------
 
     def _spawn_ready(self) -> None:
-        while self.ready and len(self.workers) < self.limit:
+        while self.ready and self.task_workers < self.limit:
+            self.task_workers += 1
             self.workers.add(asyncio.create_task(self._worker(self.ready.popleft())))
 
-    async def _worker(self, index: int) -> None:
+    def _make_ready(self, index: int) -> None:
+        if self.plan.is_actor[index]:
+            # An actor streams for as long as its producers do: it gets a worker of its own,
+            # outside max_concurrency, or a producer blocked on a full channel could hold
+            # the last slot its consumer is waiting for.
+            self.workers.add(asyncio.create_task(self._worker(index, counted=False)))
+        else:
+            self.ready.append(index)
+
+    async def _worker(self, index: int, *, counted: bool = True) -> None:
         plan = self.plan
         try:
             while True:
@@ -211,18 +247,25 @@ class _Execution:
                 for down in plan.downstream[index]:
                     self.remaining[down] -= 1
                     if self.remaining[down] == 0:
-                        self.ready.append(down)
+                        self._make_ready(down)
                 self.finished += 1
                 if self.finished == len(plan.ids):
                     assert self.done is not None
                     if not self.done.done():
                         self.done.set_result(None)
                     return
-                if not self.ready or self.stopping:
+                if self.stopping:
+                    return
+                if not counted:  # an actor's worker does not take on queued tasks
+                    self._spawn_ready()
+                    return
+                if not self.ready:
                     return
                 index = self.ready.popleft()
                 self._spawn_ready()
         finally:
+            if counted:
+                self.task_workers -= 1
             task = asyncio.current_task()
             if task is not None:
                 self.workers.discard(task)
@@ -334,8 +377,15 @@ class _Execution:
         return record
 
     def _fail(self, index: int, exc: BaseException) -> None:
-        if self.observer is not None:
-            self.observer.task_failed(self.plan.ids[index], exc)
+        first = self.failure is None
+        self._record_failure(index, exc)
+        if self.observer is not None and first:
+            try:
+                self.observer.task_failed(self.plan.ids[index], exc)
+            except Exception:  # the failure is already recorded; the observer's own error
+                logger.exception("ExecutionObserver.task_failed raised")  # must not hide it
+
+    def _record_failure(self, index: int, exc: BaseException) -> None:
         if self.failure is None:
             self.failure = TaskFailure(
                 task_id=self.plan.ids[index],
@@ -357,7 +407,7 @@ class _Execution:
         if workers:
             await asyncio.gather(*workers, return_exceptions=True)
 
-    def _result(self) -> WorkflowResult:
+    def _result(self) -> WorkflowResult[Any]:
         plan = self.plan
         completed = self.completed
         ids = plan.ids

@@ -94,6 +94,7 @@ async def outputs_are_typed() -> None:
     result = await WorkflowRuntime().execute(wf, state=State())
     name: str = result.output(train)  # type: ignore[assignment]
     print(name)
+    result.state.pressure  # type: ignore[attr-defined]
     wf.add(object())  # type: ignore[arg-type]
     wf.add(Train(), after="train")  # type: ignore[arg-type]
     # mypy reports the state mismatch as "Cannot infer value of type parameter" [misc];

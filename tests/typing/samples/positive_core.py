@@ -100,9 +100,10 @@ async def build_and_run() -> None:
     assert_type(untyped, Node[Any])  # `class Untyped(Task)` declares no output type
 
     result = await WorkflowRuntime().execute(wf, state=State(), deps=Deps("lammps"))
-    assert_type(result, WorkflowResult)
+    assert_type(result, WorkflowResult[State])
+    assert_type(result.state, State)
     assert_type(result.output(train), Model)
     assert_type(result.output(evaluate), str)
-    assert_type(result.raise_for_status(), WorkflowResult)
+    assert_type(result.raise_for_status(), WorkflowResult[State])
     result2 = await WorkflowRuntime().execute(wf, config={"lr": 0.1}, max_concurrency=4)
     assert_type(result2.failure.task_id if result2.failure else None, str | None)
