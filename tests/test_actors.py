@@ -337,3 +337,24 @@ def test_actors_do_not_count_against_max_concurrency() -> None:
 
     result = asyncio.run(main())
     assert result.ok and result.output(after) == 10  # 0 + 1 + 2 + 3 + 4
+
+
+def test_the_same_producer_twice_is_rejected() -> None:
+    wf = Workflow("twice")
+    sampler = wf.add(Sampler(3))
+    with pytest.raises(WorkflowDefinitionError, match="actor 'sampler' is listed twice"):
+        wf.add(Collect(), after={"x": sampler, "y": sampler})
+
+
+def test_mermaid_draws_channels_dotted_with_the_message_type() -> None:
+    from molexp.workflow.introspect import message_label
+
+    class Typed(Actor[ActorContext[None, None, None, None, float], int]):
+        async def run(self, ctx: ActorContext[None, None, None, None, float]) -> AsyncIterator[int]:
+            yield 1
+
+    wf = Workflow("m")
+    typed = wf.add(Typed())
+    wf.add(Collect(), after=typed)
+    assert message_label(typed) == "float"
+    assert "typed -.->|float| collect" in wf.to_mermaid(show_types=True)

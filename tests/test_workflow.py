@@ -161,3 +161,27 @@ def test_mermaid_escapes_union_pipes() -> None:
     e = wf.add(Either())
     wf.add(Untyped(), after=e)
     assert "either -->|int #124; str| untyped" in wf.to_mermaid(show_types=True)
+
+
+def test_a_class_instead_of_an_instance_says_so() -> None:
+    with pytest.raises(
+        WorkflowDefinitionError,
+        match=r"got the class Prepare; pass an instance: wf.add\(Prepare\(\)\)",
+    ):
+        Workflow("w").add(Prepare)  # type: ignore[arg-type]
+
+
+def test_loader_names_the_file_and_line_that_raised(tmp_path: Any) -> None:
+    from molexp.workflow.errors import WorkflowLoadError
+    from molexp.workflow.loader import load_workflow
+
+    pkg = tmp_path / "brokenpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "tasks.py").write_text("x = 1\ny = undefined_name\n")
+    (pkg / "flow.py").write_text("from . import tasks\n")
+    with pytest.raises(
+        WorkflowLoadError,
+        match=r"flow.py: importing brokenpkg.flow failed: NameError: .* \(raised at .*brokenpkg/tasks.py:2\)",
+    ):
+        load_workflow(str(pkg / "flow.py"))

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from molexp.cli.common import add_workspace_argument, error, format_size, format_value
+from molexp.cli.common import (
+    DEFAULT_WORKSPACE,
+    add_workspace_argument,
+    error,
+    format_size,
+    format_value,
+)
 
 __all__ = ["register"]
 
@@ -76,11 +83,15 @@ def run_handler(args: argparse.Namespace) -> int:
     except (WorkflowLoadError, ProfileError, tomllib.TOMLDecodeError) as exc:
         return error(str(exc))
 
-    from molexp.workspace import Workspace
+    from molexp.workspace import Workspace, WorkspaceError
 
-    workspace = Workspace(args.workspace)
-    experiment = workspace.project(args.project).experiment(args.experiment or workflow.name)
-    run = experiment.add_run(params=params)
+    try:
+        workspace = Workspace(args.workspace)
+        experiment = workspace.project(args.project).experiment(args.experiment or workflow.name)
+        run = experiment.add_run(params=params)
+    except (ValueError, TypeError, WorkspaceError) as exc:
+        hint = "" if args.experiment else " (name one with --experiment)"
+        return error(f"{exc}{hint}")
     where = f"{args.project}/{experiment.name}/{run.id}"
     profile_text = f"profile {config.name!r}" if config.name else "no profile"
     print(
@@ -95,9 +106,9 @@ def run_handler(args: argparse.Namespace) -> int:
         return 130
     except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        _summary(run, None)
+        _summary(run, None, args.workspace)
         return 1
-    _summary(run, result)
+    _summary(run, result, args.workspace)
     return 0 if result.ok else 1
 
 
@@ -116,13 +127,14 @@ async def _execute(workflow: Any, run: Any, config: Any, max_concurrency: int | 
                 observer=progress,
             )
             if result.failure is not None:
-                rc.fail(result.failure.exception, traceback=result.failure.traceback)
+                failure = result.failure
+                rc.fail(failure.exception, traceback=failure.traceback, task_id=failure.task_id)
     finally:
         progress.close()
     return result
 
 
-def _summary(run: Any, result: Any) -> None:
+def _summary(run: Any, result: Any, workspace: str) -> None:
     status = run.status
     print(f"\nstatus: {status}")
     if result is not None and result.failure is not None:
@@ -155,12 +167,13 @@ def _summary(run: Any, result: Any) -> None:
         print("results:")
         for key, value in results.items():
             print(f"  {key} = {format_value(value)}")
-    print(f"run folder: {_relative(run.path)}")
-    print(f"next: molexp runs show {run.id}   |   molexp assets --run {run.id}")
+    print(f"run folder: {_shown(run.path)}")
+    default = os.environ.get("MOLEXP_WORKSPACE", DEFAULT_WORKSPACE)
+    ws = "" if workspace == default else f" --workspace {shlex.quote(workspace)}"
+    print(f"next: molexp runs show {run.id}{ws}   |   molexp assets --run {run.id}{ws}")
 
 
-def _relative(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+def _shown(path: Path) -> str:
+    """Relative to here when it is below here, else absolute."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative

@@ -99,7 +99,7 @@ def runs_show(args: argparse.Namespace) -> int:
     try:
         run = _workspace(args).run(args.run)
         status = run.status
-    except (LookupError, WorkspaceError) as exc:
+    except (LookupError, ValueError, WorkspaceError) as exc:
         return error(str(exc))
     print(f"run:        {run.id}")
     print(f"experiment: {run.project_name}/{run.experiment_name}")
@@ -113,8 +113,10 @@ def runs_show(args: argparse.Namespace) -> int:
             print(f"{title}:")
             for key, value in mapping.items():
                 print(f"  {key} = {format_value(value)}")
-    if run.error is not None:
-        print(f"error: {run.error.type}: {run.error.message}")
+    error_ = run.error
+    if error_ is not None:
+        where = f"task {error_.task_id}: " if error_.task_id else ""
+        print(f"error:      {where}{error_.type}: {error_.message}")
     assets = run.assets()
     if assets:
         print(f"assets ({len(assets)}):")

@@ -36,6 +36,7 @@ class WorkflowFailed(RuntimeError):
         super().__init__(f"workflow {workflow!r}: {failure}")
         self.workflow = workflow
         self.failure = failure
+        self.task_id = failure.task_id  # recorded as the failed task of a tracked run
 
 
 @attrs.frozen

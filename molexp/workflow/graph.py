@@ -161,12 +161,21 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         name: str | None = None,
     ) -> Node[OutputT]:
         """Add ``task`` (or an actor) after its upstream nodes; return its typed ``Node``."""
+        if isinstance(task, type):
+            _check_task(task, "?", self.name)  # a class, not an instance: say so first
         node_id = self._check_name(task, name)
         _check_task(task, node_id, self.name)
         upstream, shape = self._resolve_after(after, node_id)
         if isinstance(task, Actor):
             shape = _actor_input_shape(upstream, shape)
             self._check_no_wait_on_producer(node_id, upstream)
+            producers = [up.id for up in upstream.values() if up.is_actor]
+            twice = sorted({p for p in producers if producers.count(p) > 1})
+            if twice:
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r}, actor {node_id!r}: actor {twice[0]!r} is listed "
+                    "twice; its messages would arrive twice on the one input channel"
+                )
         node: Node[OutputT] = Node(self, node_id, task, upstream, shape, len(self._nodes))
         self._nodes.append(node)
         self._by_id[node_id] = node
@@ -293,22 +302,24 @@ class Workflow(Generic[StateT, DepsT, InputT]):
 
     def to_mermaid(self, *, show_types: bool = False) -> str:
         """The graph as a Mermaid flowchart; fan-in keys label their edges."""
-        from molexp.workflow.introspect import type_label
+        from molexp.workflow.introspect import message_label, type_label
 
         lines = ["flowchart TD"]
         for node in self._nodes:
             lines.append(f'    {node.id}["{node.id}<br/>{type(node.task).__name__}"]')
         for node in self._nodes:
             for key, up in node.upstream.items():
+                channel = node.is_actor and up.is_actor
                 labels = []
-                if node.input_shape == "fan_in":
+                if node.input_shape == "fan_in" and not channel:
                     labels.append(key)
                 if show_types:
-                    labels.append(type_label(up))
+                    labels.append(message_label(up) if channel else type_label(up))
                 # Mermaid entity codes keep `A | B` and quotes from ending the label early.
                 text = ": ".join(labels).replace("|", "#124;").replace('"', "#quot;")
                 label = f"|{text}|" if labels else ""
-                lines.append(f"    {up.id} -->{label} {node.id}")
+                arrow = "-.->" if channel else "-->"  # dotted: a stream, not a completion
+                lines.append(f"    {up.id} {arrow}{label} {node.id}")
         return "\n".join(lines) + "\n"
 
     def __repr__(self) -> str:
@@ -325,6 +336,11 @@ def _actor_input_shape(upstream: Mapping[str, Node[Any]], shape: InputShape) -> 
 
 
 def _check_task(task: object, node_id: str, workflow: str) -> None:
+    if isinstance(task, type) and issubclass(task, (Task, Actor)):
+        raise WorkflowDefinitionError(
+            f"workflow {workflow!r}: wf.add() got the class {task.__name__}; "
+            f"pass an instance: wf.add({task.__name__}())"
+        )
     if isinstance(task, Actor):
         if not inspect.isasyncgenfunction(type(task).run):
             raise WorkflowDefinitionError(

@@ -30,6 +30,7 @@ __all__ = [
     "declared_context_type",
     "declared_message_types",
     "declared_output_type",
+    "message_label",
     "task_type_arguments",
     "type_label",
 ]
@@ -190,3 +191,9 @@ def type_label(node_or_type: Any) -> str:
     if isinstance(tp, type) and not get_args(tp):
         return tp.__qualname__
     return _QUALIFIED.sub(r"\1", repr(tp).replace("typing.", ""))
+
+
+def message_label(node: Any) -> str:
+    """A short label of what an actor node sends on its channel."""
+    _, sends = declared_message_types(node.task)
+    return type_label(sends)

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import os
 import sys
+import traceback
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,8 +111,19 @@ def import_located(located: Located) -> LoadedModule:
         except Exception as exc:
             raise WorkflowLoadError(
                 f"{located.file}: importing {located.name} failed: {type(exc).__name__}: {exc}"
+                f"{_raised_at(exc)}"
             ) from exc
     return LoadedModule(located.name, located.file, module)
+
+
+def _raised_at(exc: BaseException) -> str:
+    """`` (raised at path/tasks.py:3)``: the innermost frame, where the user's bug is."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if "importlib" not in f.filename]
+    if not user:
+        return ""
+    frame = user[-1]
+    return f" (raised at {frame.filename}:{frame.lineno})"
 
 
 def find_workflows(loaded: LoadedModule, name: str | None = None) -> list[Workflow[Any, Any, Any]]:

@@ -87,7 +87,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
 
 def atomic_write_json(path: Path, value: Any, *, fsync: bool = True) -> None:
     """Write ``value`` as indented, key-sorted JSON atomically."""
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=True)
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     atomic_write_bytes(path, (text + "\n").encode(), fsync=fsync)
 
 

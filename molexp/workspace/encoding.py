@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import mimetypes
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,6 +47,11 @@ def _check_json(value: Any, where: str, what: str) -> Any:
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(
+                f"{what}: value at {where} is {value!r}; JSON has no NaN or Infinity "
+                "(store None, a string, or flag the diverged value explicitly)"
+            )
         return value
     if isinstance(value, (list, tuple)):
         return [_check_json(item, f"{where}[{i}]", what) for i, item in enumerate(value)]

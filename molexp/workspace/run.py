@@ -50,7 +50,7 @@ from molexp.workspace.layout import (
 from molexp.workspace.liveness import Heartbeat, owner_alive, this_host
 from molexp.workspace.manifest import read_records
 from molexp.workspace.run_context import RunContext, RunError
-from molexp.workspace.storage import link_latest, log_stats, prepare_parent
+from molexp.workspace.storage import current_record, link_latest, prepare_parent
 
 if TYPE_CHECKING:
     from molexp.workspace.hierarchy import Experiment
@@ -386,6 +386,7 @@ class Run:
             type=str(error.get("type")),
             message=str(error.get("message")),
             traceback=error.get("traceback"),
+            task_id=error.get("task_id"),
         )
 
     def _time(self, key: str) -> _dt.datetime | None:
@@ -419,7 +420,7 @@ class Run:
         index = self._ws._manifest(self.key).index()
         records = index.records if kind is None else [r for r in index.records if r["kind"] == kind]
         return [
-            asset_from_record(_current(r, self.path), key=self.key, folder=self.path)
+            asset_from_record(current_record(r, self.path), key=self.key, folder=self.path)
             for r in records
         ]
 
@@ -608,11 +609,3 @@ class RunSession:
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-def _current(record: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """A log's manifest record holds its size at creation; the file holds the truth."""
-    if record.get("kind") != "log":
-        return record
-    size, lines = log_stats(folder / record["path"])
-    return {**record, "size": size, "lines": lines}

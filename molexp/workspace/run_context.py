@@ -64,14 +64,19 @@ _monotonic = time.monotonic
 
 @attrs.frozen
 class RunError:
-    """Why a run failed or was cancelled: exception type, message and traceback."""
+    """Why a run failed or was cancelled: exception type, message, traceback, and the task
+    that raised it when known (an exception with a ``task_id`` attribute, such as the
+    runtime's ``WorkflowFailed``, or ``rc.fail(..., task_id=...)``)."""
 
     type: str
     message: str
     traceback: str | None = None
+    task_id: str | None = None
 
     @classmethod
-    def from_exception(cls, exc: BaseException, tb: str | None = None) -> RunError:
+    def from_exception(
+        cls, exc: BaseException, tb: str | None = None, *, task_id: str | None = None
+    ) -> RunError:
         kind = type(exc)
         name = (
             kind.__qualname__
@@ -79,10 +84,17 @@ class RunError:
             else (f"{kind.__module__}.{kind.__qualname__}")
         )
         text = tb if tb is not None else "".join(_traceback.format_exception(exc))
-        return cls(type=name, message=str(exc), traceback=text)
+        if task_id is None and isinstance(getattr(exc, "task_id", None), str):
+            task_id = exc.task_id  # type: ignore[attr-defined]
+        return cls(type=name, message=str(exc), traceback=text, task_id=task_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "message": self.message, "traceback": self.traceback}
+        return {
+            "type": self.type,
+            "message": self.message,
+            "traceback": self.traceback,
+            "task_id": self.task_id,
+        }
 
 
 def _check_tags(tags: Iterable[str], what: str) -> list[str]:
@@ -209,7 +221,13 @@ class RunContext:
         """A copy of the run's result map."""
         return self._run.results
 
-    def fail(self, error: BaseException | str, *, traceback: str | None = None) -> None:
+    def fail(
+        self,
+        error: BaseException | str,
+        *,
+        traceback: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
         """Mark the run failed when its ``with`` block ends, even without an exception.
 
         For example after ``result = await runtime.execute(...)`` returned a failed
@@ -217,9 +235,11 @@ class RunContext:
         ``result.raise_for_status()`` inside the block).
         """
         if isinstance(error, BaseException):
-            self._failure = RunError.from_exception(error, traceback)
+            self._failure = RunError.from_exception(error, traceback, task_id=task_id)
         else:
-            self._failure = RunError(type="Failure", message=str(error), traceback=traceback)
+            self._failure = RunError(
+                type="Failure", message=str(error), traceback=traceback, task_id=task_id
+            )
 
     # -- the write paths --------------------------------------------------------------------
 

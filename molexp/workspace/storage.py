@@ -15,6 +15,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
 from molexp.workspace.atomic import fsync_dir, write_all
 from molexp.workspace.encoding import Encoded
@@ -24,6 +25,7 @@ from molexp.workspace.layout import VERSIONS
 __all__ = [
     "StoredFile",
     "check_inside",
+    "current_record",
     "link_latest",
     "log_stats",
     "prepare_parent",
@@ -122,7 +124,9 @@ def write_version(
     head, _, base = target.rpartition("/")
     partial = f"{head}/.{base}.partial"
     size = 0
-    fd = os.open(partial, _WRITE_FLAGS, 0o644)
+    # Read-only: the latest view under the plain name is a hard link to this inode, so a
+    # writable mode would let an edit of "the latest file" rewrite recorded history.
+    fd = os.open(partial, _WRITE_FLAGS, 0o444)
     try:
         try:
             if encoded.payload is not None:
@@ -202,3 +206,11 @@ def log_stats(path: Path) -> tuple[int, int]:
     except FileNotFoundError:
         return 0, 0
     return size, lines
+
+
+def current_record(record: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A log's manifest record holds its size at creation; the file holds the truth."""
+    if record.get("kind") != "log":
+        return record
+    size, lines = log_stats(folder / record["path"])
+    return {**record, "size": size, "lines": lines}

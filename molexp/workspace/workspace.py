@@ -33,6 +33,7 @@ from molexp.workspace.manifest import Manifest
 from molexp.workspace.names import check_asset_name, check_scope_name
 from molexp.workspace.run import Run
 from molexp.workspace.scope_assets import ScopeAssets
+from molexp.workspace.storage import current_record
 from molexp.workspace.syncer import FileSyncer
 
 __all__ = ["Workspace"]
@@ -187,7 +188,8 @@ class Workspace:
             index = self._manifest(scope).index()
             record = index.latest(kind, name) if kind is not None else index.by_name.get(name)
             if record is not None:
-                return asset_from_record(record, key=scope, folder=scope.folder(self.root))
+                folder = scope.folder(self.root)
+                return asset_from_record(current_record(record, folder), key=scope, folder=folder)
             scope = scope.parent()
         return None
 

@@ -220,6 +220,28 @@ def test_runs_assets_graph_and_catalog_commands(project: Path) -> None:
     assert "record -->|dict[str, object]| explode" in graph.stdout
 
 
+def test_bad_names_are_input_errors_and_hints_carry_the_workspace(project: Path) -> None:
+    bad = molexp("run", "flows/recorder.py:recorder", "--experiment", "my flow", cwd=project)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "my flow" in bad.stderr
+    escape = molexp("run", "flows/recorder.py:recorder", "--project", "../evil", cwd=project)
+    assert escape.returncode == 2 and "../evil" in escape.stderr
+    show = molexp("runs", "show", "bad id", cwd=project)
+    assert show.returncode == 2 and "Traceback" not in show.stderr
+    ok = molexp("run", "flows/recorder.py:recorder", "--workspace", "elsewhere", cwd=project)
+    assert ok.returncode == 0
+    hint = re.search(r"next: (molexp runs show \S+ --workspace elsewhere)", ok.stdout)
+    assert hint, ok.stdout
+    follow = molexp(*hint.group(1).split()[1:], cwd=project)
+    assert follow.returncode == 0 and "status:     succeeded" in follow.stdout
+
+
+def test_the_failed_task_is_shown_by_runs_show(project: Path) -> None:
+    bad = molexp("run", "flows/recorder.py:recorder", "--profile", "hot", cwd=project)
+    show = molexp("runs", "show", run_id(bad.stdout), cwd=project)
+    assert "error:      task explode: ValueError: the reactor overheated" in show.stdout
+
+
 def test_workspace_commands_without_a_workspace(tmp_path: Path) -> None:
     proc = molexp("runs", cwd=tmp_path)
     assert proc.returncode == 2 and "no workspace at molexp-workspace" in proc.stderr

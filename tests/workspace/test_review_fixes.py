@@ -1,0 +1,78 @@
+"""Regressions found in review: JSON validity, immutable versions, current log sizes,
+the failed task recorded with the run error."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from molexp import Task, TaskContext, Workflow, WorkflowRuntime, Workspace
+
+
+def test_non_finite_floats_are_rejected_naming_where(tmp_path: Path) -> None:
+    run = Workspace(tmp_path).project("p").experiment("e").add_run()
+    with run.start() as rc:
+        with pytest.raises(
+            TypeError, match=r"value at value\['e'\] is inf; JSON has no NaN or Infinity"
+        ):
+            rc.artifact.save("e.json", {"e": math.inf})
+        with pytest.raises(TypeError, match="is nan"):
+            rc.set_result("energy", float("nan"))
+        rc.set_result("energy", -1.0)
+    assert run.results == {"energy": -1.0}
+    assert run.assets() == []  # nothing written for the rejected save
+    for path in run.path.rglob("*.json"):
+        json.loads(path.read_text())  # strict parse
+
+
+def test_versions_are_read_only_so_the_latest_view_cannot_rewrite_history(tmp_path: Path) -> None:
+    run = Workspace(tmp_path).project("p").experiment("e").add_run()
+    with run.start() as rc:
+        asset = rc.artifact.save("rdf.csv", "r,g\n1,2\n")
+    mode = stat.S_IMODE(os.stat(asset.path).st_mode)
+    assert mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) == 0
+    latest = run.path / "artifacts" / "rdf.csv"
+    assert latest.read_text() == "r,g\n1,2\n"
+    assert stat.S_IMODE(os.stat(latest).st_mode) == mode  # the same inode
+
+
+def test_find_asset_reports_the_current_size_of_a_log(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    run = ws.project("p").experiment("e").add_run()
+    with run.start() as rc:
+        binding = rc.bind_task("t")
+        log = binding.log("md")
+        for i in range(5):
+            log.append(f"step {i}")
+        found = binding.find_asset("md", kind="log")
+        assert found is not None and found.size == len("step 0\n") * 5
+
+
+class Fails(Task):
+    async def execute(self, ctx: TaskContext) -> Any:
+        raise ValueError("energy diverged")
+
+
+def test_the_failed_task_is_recorded_with_the_run_error(tmp_path: Path) -> None:
+    wf = Workflow("w")
+    wf.add(Fails(), name="integrate")
+    run = Workspace(tmp_path).project("p").experiment("e").add_run()
+
+    async def main() -> None:
+        async with run.start() as rc:
+            (await WorkflowRuntime().execute(wf, run_context=rc)).raise_for_status()
+
+    with pytest.raises(
+        Exception, match="task 'integrate' failed: ValueError: energy diverged"
+    ) as info:
+        asyncio.run(main())
+    assert str(info.value).count("energy diverged") == 1  # no traceback pasted into the message
+    error = run.error
+    assert error is not None and error.task_id == "integrate" and str(run.status) == "failed"
