@@ -13,7 +13,7 @@ asset is attributed to the task whose context wrote it, even when many tasks run
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Generic, Never
+from typing import TYPE_CHECKING, Any, Generic, Never, overload
 
 from typing_extensions import TypeVar
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ActorContext", "SendT", "TaskContext"]
 
+
+T = TypeVar("T")
 
 # Covariant with read-only properties: a context for `State` fits a task that asks for
 # a Protocol `State` satisfies. Defaults let an untyped `ctx: TaskContext` pass --strict.
@@ -171,13 +173,24 @@ class TaskContext(Generic[StateT, DepsT, InputT]):
         binding = self._bound()
         return None if binding is None else binding.latest_checkpoint(name)
 
-    def load_checkpoint(self, name: str, default: Any = None) -> Any:
+    @overload
+    def load_checkpoint(self, name: str, default: T, *, as_type: type[T]) -> T: ...
+    @overload
+    def load_checkpoint(self, name: str, *, as_type: type[T]) -> T | None: ...
+    @overload
+    def load_checkpoint(self, name: str, default: Any = None) -> Any: ...
+    def load_checkpoint(
+        self, name: str, default: Any = None, *, as_type: type[Any] | None = None
+    ) -> Any:
         """The data of the newest checkpoint ``name`` of this run, else ``default``.
 
-        Resuming is one call: ``start = ctx.load_checkpoint("md", default={"step": 0})``.
+        Resuming is one call: ``start = ctx.load_checkpoint("md", default={"step": 0})``;
+        ``as_type=MDState`` structures an attrs/dataclass checkpoint back (typed).
         """
         binding = self._bound()
-        return default if binding is None else binding.load_checkpoint(name, default)
+        if binding is None:
+            return default
+        return binding.load_checkpoint(name, default, as_type=as_type)
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
         """Under a run, the newest asset ``name`` at the nearest scope; else None."""

@@ -25,14 +25,26 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
-def _freeze(value: Any) -> Any:
-    """Deep-copy into read-only containers so a task cannot mutate the shared config."""
+_SCALARS = (str, int, float, bool, type(None), _dt.datetime, _dt.date, _dt.time)
+
+
+def _freeze(value: Any, where: str) -> Any:
+    """Deep-copy into read-only containers so a task cannot mutate the shared config.
+
+    Only TOML/JSON-like values are accepted: the config is recorded with every run, so a
+    value that cannot be written down is rejected here, naming its key path.
+    """
     if isinstance(value, Mapping):
-        return MappingProxyType({str(k): _freeze(v) for k, v in value.items()})
+        return MappingProxyType(
+            {str(k): _freeze(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        )
     if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, (set, frozenset)):
-        return frozenset(_freeze(v) for v in value)
+        return tuple(_freeze(v, f"{where}[{i}]") for i, v in enumerate(value))
+    if not isinstance(value, _SCALARS):
+        raise TypeError(
+            f"config value at {where or 'the top'} is a {type(value).__name__} ({value!r}); "
+            "use TOML/JSON values: str, int, float, bool, dates, lists and tables"
+        )
     return value
 
 
@@ -41,8 +53,6 @@ def _thaw(value: Any) -> Any:
         return {k: _thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):
         return [_thaw(v) for v in value]
-    if isinstance(value, frozenset):
-        return sorted((_thaw(v) for v in value), key=repr)
     return value
 
 
@@ -61,7 +71,11 @@ class ProfileConfig(Mapping[str, Any]):
     __slots__ = ("_data", "_hash", "_name")
 
     def __init__(self, data: Mapping[str, Any] | None = None, *, name: str | None = None) -> None:
-        frozen = _freeze(data if data is not None else {})
+        where = f"profile {name!r}: " if name else ""
+        try:
+            frozen = _freeze(data if data is not None else {}, "")
+        except TypeError as exc:
+            raise TypeError(f"{where}{exc}") from None
         self._data: Mapping[str, Any] = frozen
         self._name = name
         self._hash: str | None = None

@@ -63,3 +63,22 @@ def test_ci_runs_the_readme_test_command() -> None:
     commands = re.findall(r"^```bash\n(.*?)\n```", readme, re.S | re.M)
     assert len(commands) >= 2, "README must show the two set-up commands"
     assert commands[1].strip() in ci.splitlines(), "CI must run the README's test command"
+
+
+def test_python_blocks_type_check_strictly(tmp_path: Path) -> None:
+    """Users copy these blocks: they must pass mypy --strict as written."""
+    files = []
+    for doc in DOCS:
+        blocks = PY_BLOCK.findall(doc.read_text())
+        if blocks:
+            target = tmp_path / f"doc_{doc.stem.replace('-', '_')}.py"
+            target.write_text("\n".join(blocks))
+            files.append(str(target))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), *files],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

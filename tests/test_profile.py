@@ -49,9 +49,15 @@ def test_content_hash_is_stable_order_independent_and_ignores_name() -> None:
     assert ProfileConfig({"when": dt.date(2026, 1, 1)}).content_hash
 
 
-def test_unhashable_values_name_themselves() -> None:
-    with pytest.raises(TypeError, match="value <object .*> of type object cannot be hashed"):
-        ProfileConfig({"x": object()}).content_hash
+def test_values_that_cannot_be_recorded_are_rejected_naming_the_key() -> None:
+    from pathlib import Path
+
+    with pytest.raises(
+        TypeError, match=r"profile 'quick': config value at md.structure is a PosixPath"
+    ):
+        ProfileConfig({"md": {"structure": Path("argon.xyz")}}, name="quick")
+    with pytest.raises(TypeError, match=r"config value at temps\[1\] is a set"):
+        ProfileConfig({"temps": [1, {2}]})
 
 
 def test_coerce() -> None:

@@ -76,3 +76,30 @@ def test_the_failed_task_is_recorded_with_the_run_error(tmp_path: Path) -> None:
     assert str(info.value).count("energy diverged") == 1  # no traceback pasted into the message
     error = run.error
     assert error is not None and error.task_id == "integrate" and str(run.status) == "failed"
+
+
+def test_a_task_resumes_from_a_typed_checkpoint(tmp_path: Path) -> None:
+    import attrs
+
+    @attrs.frozen
+    class MDState:
+        step: int
+        energy: float
+
+    seen: list[Any] = []
+
+    class Resume(Task):
+        async def execute(self, ctx: TaskContext) -> None:
+            seen.append(ctx.load_checkpoint("md", MDState(0, 0.0), as_type=MDState))
+            ctx.checkpoint("md", data=MDState(step=len(seen) * 10, energy=-1.5))
+
+    wf = Workflow("w")
+    wf.add(Resume())
+    run = Workspace(tmp_path).project("p").experiment("e").add_run()
+    for attempt in range(2):  # two attempts of the same run: the first one fails
+        with run.start() as rc:
+            asyncio.run(WorkflowRuntime().execute(wf, run_context=rc))
+            if attempt == 0:
+                rc.fail("preempted by the scheduler")
+    assert seen == [MDState(0, 0.0), MDState(10, -1.5)]
+    assert asyncio.run(WorkflowRuntime().execute(wf)).ok  # without a run: the default
