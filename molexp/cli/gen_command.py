@@ -116,6 +116,17 @@ def _plan_all(args: argparse.Namespace) -> tuple[list[Artifact], bool]:
             continue
         for warning in artifact.warnings:
             print(f"molexp: warning: {warning}", file=sys.stderr)
+        clash = next((a for a in artifacts if a.path == artifact.path), None)
+        if clash is not None:
+            # Two modules with one file name (stubs are named by stem): one would overwrite
+            # the other's contexts.
+            _err(
+                f"{clash.located.file} and {artifact.located.file} would both write "
+                f"{artifact.path}; generate them separately (e.g. -o or another --stubs DIR)"
+            )
+            failed = True
+            artifacts.remove(clash)  # write neither
+            continue
         artifacts.append(artifact)
     return artifacts, failed
 

@@ -100,6 +100,16 @@ class Experiment:
         ws = self.workspace
         ws._ensure_scope(self.key)
         ws.catalog._ready()
+        # Run ids name runs across the workspace (`ws.run(id)`, `molexp runs show ID`).
+        elsewhere = ws.catalog.run_location(run_id)
+        if elsewhere is not None and (elsewhere.project, elsewhere.experiment) != (
+            self.project.name,
+            self.name,
+        ):
+            raise RunStateError(
+                f"run id {run_id!r} already exists in experiment "
+                f"{elsewhere.project}/{elsewhere.experiment}; run ids are unique per workspace"
+            )
         run = Run(ws, self._run_key(run_id))
         ensure_dir(run.path.parent, fsync=ws.fsync)
         try:

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from codegen_helpers import CASES, GOLDEN, molexp, subprocess_env
+from codegen_helpers import CASES, GOLDEN, REPO, molexp, subprocess_env
 
 
 def _case(tmp_path: Path, name: str = "cg_chain") -> Path:
@@ -230,3 +230,18 @@ def test_bootstrap_when_the_package_init_imports_the_contexts(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     expected = (GOLDEN / "cg_chain" / "workflow_contexts.py").read_text()
     assert (case / "workflow_contexts.py").read_text() == expected
+
+
+def test_two_modules_writing_one_stub_file_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    stubs = tmp_path / "stubs"
+    proc = molexp(
+        "gen",
+        "--stubs",
+        str(stubs),
+        "examples/lj_fluid/workflow.py",
+        "examples/typed/workflow.py",
+        cwd=REPO,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "would both write" in proc.stderr and "workflow_contexts.pyi" in proc.stderr
+    assert not (stubs / "workflow_contexts.pyi").exists()

@@ -103,3 +103,14 @@ def test_a_task_resumes_from_a_typed_checkpoint(tmp_path: Path) -> None:
                 rc.fail("preempted by the scheduler")
     assert seen == [MDState(0, 0.0), MDState(10, -1.5)]
     assert asyncio.run(WorkflowRuntime().execute(wf)).ok  # without a run: the default
+
+
+def test_run_ids_are_unique_across_the_workspace(tmp_path: Path) -> None:
+    from molexp import RunStateError
+
+    ws = Workspace(tmp_path)
+    ws.project("p").experiment("e1").add_run(run_id="replica-1")
+    with pytest.raises(RunStateError, match="'replica-1' already exists in experiment p/e1"):
+        ws.project("p").experiment("e2").add_run(run_id="replica-1")
+    assert [r.experiment_name for r in ws.catalog.query_runs()] == ["e1"]
+    assert not (tmp_path / "projects" / "p" / "experiments" / "e2" / "runs" / "replica-1").exists()
