@@ -577,10 +577,7 @@ class RunContext:
             )
         asset_id = os.urandom(16).hex()
         suffix = _suffix(encoded, name)
-        if kind == "artifact":
-            prepare_parent(
-                folder, f"{ARTIFACTS}/{name}", name, fsync=ws.fsync, verified=ws._verified
-            )
+        if kind == "artifact":  # the latest view (artifacts/<name>) is the driver's to make
             rel = version_path(ARTIFACTS, asset_id[:16], name, suffix)
         else:
             rel = f"{CHECKPOINTS}/{name}/{asset_id[:16]}{suffix}"
