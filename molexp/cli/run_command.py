@@ -112,7 +112,10 @@ def run_handler(args: argparse.Namespace) -> int:
         holder.append(run)
         where = f"{args.project}/{experiment.name}/{run.id}"
         profile_text = f"profile {config.name!r}" if config.name else "no profile"
-        on = f", tasks on Dask at {args.dask}" if args.dask else ""
+        on = ""
+        if args.dask:
+            which = " ".join(f"[{label}]" for label in args.dask_labels) or "all"
+            on = f", tasks on Dask at {args.dask}: {which}"
         print(
             f"molexp run: workflow {workflow.name!r} ({len(workflow)} tasks), {profile_text}, "
             f"run {where}{on}",
