@@ -25,7 +25,8 @@ def dask_cluster() -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # its small HTTP server on a free port, not 8787
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.CRITICAL,
         )
     try:
