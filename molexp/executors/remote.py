@@ -232,8 +232,19 @@ def _failed(task_id: str, where: str, exc: BaseException, prefix: str = "") -> R
         error=blob,
         error_type=_type_name(exc),
         error_message=prefix + str(exc),
-        traceback="".join(_traceback.format_exception(exc)),
+        traceback=_format(exc),
     )
+
+
+def _format(exc: BaseException) -> str:
+    """The traceback from the task's own frames (this module's and asyncio's are noise)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename != __file__ and f"{os.sep}asyncio{os.sep}" not in filename:
+            break
+        tb = tb.tb_next
+    return "".join(_traceback.format_exception(type(exc), exc, tb))
 
 
 def _dumps(value: Any) -> bytes:
@@ -406,6 +417,9 @@ def _error_of(outcome: RemoteOutcome, engine: str) -> BaseException | None:
         error = RemoteTaskError(
             f"{outcome.error_type}: {outcome.error_message}", outcome.error_type
         )
-    if outcome.traceback:
+    if error.__traceback__ is not None or not outcome.traceback:
+        # The worker's frames came back with it (distributed pickles tracebacks with tblib).
+        error.add_note(f"raised on {engine} ({outcome.where})")
+    else:
         error.add_note(f"raised on {engine} ({outcome.where}):\n{outcome.traceback.rstrip()}")
     return error
