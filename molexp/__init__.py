@@ -6,6 +6,9 @@ from molexp.context import ActorContext, TaskContext
 from molexp.profile import ConfigError, ProfileConfig
 from molexp.runtime import (
     ExecutionObserver,
+    Executor,
+    LocalExecutor,
+    TaskCall,
     TaskFailure,
     WorkflowFailed,
     WorkflowResult,
@@ -52,7 +55,9 @@ __all__ = [
     "CorruptRunError",
     "DataAsset",
     "ExecutionObserver",
+    "Executor",
     "Experiment",
+    "LocalExecutor",
     "LogAsset",
     "Node",
     "Producer",
@@ -64,6 +69,7 @@ __all__ = [
     "RunStateError",
     "RunStatus",
     "Task",
+    "TaskCall",
     "TaskContext",
     "TaskFailure",
     "TaskRunBinding",

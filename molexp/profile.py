@@ -56,6 +56,19 @@ def _thaw(value: Any) -> Any:
     return value
 
 
+def _unproxy(value: Any) -> Any:
+    """The frozen data with plain dicts (picklable), keeping tuples and frozensets."""
+    if isinstance(value, Mapping):
+        return {k: _unproxy(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_unproxy(v) for v in value)
+    return value
+
+
+def _restore(data: Mapping[str, Any], name: str | None) -> ProfileConfig:
+    return ProfileConfig(data, name=name)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
@@ -148,6 +161,10 @@ class ProfileConfig(Mapping[str, Any]):
 
     def __hash__(self) -> int:
         return hash((self._name, self.content_hash))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable (a distributed executor ships it to workers) with its exact values.
+        return (_restore, (_unproxy(self._data), self._name))
 
     def __repr__(self) -> str:
         return f"ProfileConfig({self.to_dict()!r}, name={self._name!r})"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,3 +21,18 @@ def test_runtime_overhead_benchmark_runs_quick() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "fan-out/fan-in" in proc.stdout and "ratio" in proc.stdout
+
+
+def test_dask_executor_benchmark_runs_quick() -> None:
+    pytest.importorskip("distributed")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's molexp
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "dask_executor.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "fan-out (all at once)" in proc.stdout and "chain" in proc.stdout
+    assert "speed-up" in proc.stdout

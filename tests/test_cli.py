@@ -40,6 +40,10 @@ def test_console_script_is_installed() -> None:
 
 
 def test_sdk_import_does_not_pull_generator_dependencies() -> None:
-    code = "import sys, molexp, molexp.cli.main; print(sorted(m for m in ('jinja2','mypy') if m in sys.modules))"
+    heavy = ("jinja2", "mypy", "dask", "distributed", "cloudpickle")
+    code = (
+        "import sys, molexp, molexp.cli.main, molexp.executors, molexp.workspace; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"

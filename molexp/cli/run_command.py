@@ -62,6 +62,22 @@ def register(subparsers: Any) -> None:
         help="a run parameter recorded in run.json (TOML literal, else a string)",
     )
     parser.add_argument("--max-concurrency", type=int, metavar="N")
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the tasks on the Dask cluster whose scheduler is at ADDRESS "
+        "(tcp://host:8786); actors stay local. Needs pip install 'molexp[dask]' and a "
+        "workspace on a filesystem the workers share",
+    )
+    parser.add_argument(
+        "--dask-label",
+        dest="dask_labels",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="with --dask: only the tasks added with executor=LABEL run on Dask, the others "
+        "locally (repeatable)",
+    )
     parser.set_defaults(handler=run_handler)
 
 
@@ -72,6 +88,8 @@ def run_handler(args: argparse.Namespace) -> int:
 
     if args.max_concurrency is not None and args.max_concurrency < 1:
         return error("--max-concurrency must be a positive integer")
+    if args.dask_labels and not args.dask:
+        return error("--dask-label needs --dask ADDRESS")
     try:
         workflow, loaded = load_workflow(args.workflow)
         profile_file = args.profile_file or find_profile_file(loaded.file)
@@ -82,55 +100,151 @@ def run_handler(args: argparse.Namespace) -> int:
             params[".".join(path)] = value
     except (WorkflowLoadError, ProfileError, tomllib.TOMLDecodeError) as exc:
         return error(str(exc))
+    placement = _Placement()
+    if args.dask:
+        # The workers import the task modules from the workflow's folder (shared filesystem).
+        root = loaded.file.parents[loaded.name.count(".")]
+        chosen = _dask_placement(args.dask, args.dask_labels, workflow, str(root))
+        if isinstance(chosen, str):
+            return error(chosen)
+        placement = chosen
 
     from molexp.workspace import Workspace, WorkspaceError
 
     try:
         workspace = Workspace(args.workspace)
         experiment = workspace.project(args.project).experiment(args.experiment or workflow.name)
-        run = experiment.add_run(params=params)
     except (ValueError, TypeError, WorkspaceError) as exc:
         hint = "" if args.experiment else " (name one with --experiment)"
         return error(f"{exc}{hint}")
-    where = f"{args.project}/{experiment.name}/{run.id}"
-    profile_text = f"profile {config.name!r}" if config.name else "no profile"
-    print(
-        f"molexp run: workflow {workflow.name!r} ({len(workflow)} tasks), {profile_text}, "
-        f"run {where}",
-        flush=True,
-    )
+    holder: list[Any] = []
+
+    def announce(run: Any) -> None:
+        holder.append(run)
+        where = f"{args.project}/{experiment.name}/{run.id}"
+        profile_text = f"profile {config.name!r}" if config.name else "no profile"
+        on = ""
+        if args.dask:
+            which = " ".join(f"[{label}]" for label in args.dask_labels) or "all"
+            on = f", tasks on Dask at {args.dask}: {which}"
+        print(
+            f"molexp run: workflow {workflow.name!r} ({len(workflow)} tasks), {profile_text}, "
+            f"run {where}{on}",
+            flush=True,
+        )
+
     try:
-        result = asyncio.run(_execute(workflow, run, config, args.max_concurrency))
+        result = asyncio.run(
+            _execute(
+                workflow, experiment, params, config, args.max_concurrency, placement, announce
+            )
+        )
     except KeyboardInterrupt:
+        if not holder:
+            print("\ninterrupted before the run started", file=sys.stderr)
+            return 130
+        run = holder[0]
         print(f"\ninterrupted: run {run.id} is marked cancelled ({run.path})", file=sys.stderr)
         return 130
+    except _ConnectError as exc:
+        return error(str(exc))
     except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        _summary(run, None, args.workspace)
+        if holder:
+            _summary(holder[0], None, args.workspace)
         return 1
-    _summary(run, result, args.workspace)
+    _summary(holder[0], result, args.workspace)
     return 0 if result.ok else 1
 
 
-async def _execute(workflow: Any, run: Any, config: Any, max_concurrency: int | None) -> Any:
+class _ConnectError(Exception):
+    """The Dask scheduler could not be reached (before any run was created)."""
+
+
+class _Placement:
+    """Where tasks run: the remote executor to connect first, the default, the labels."""
+
+    def __init__(
+        self,
+        remote: Any = None,
+        executor: Any = None,
+        executors: dict[str, Any] | None = None,
+        address: str | None = None,
+    ) -> None:
+        self.remote = remote
+        self.executor = executor
+        self.executors = executors
+        self.address = address
+
+
+def _dask_placement(address: str, labels: list[str], workflow: Any, root: str) -> _Placement | str:
+    """Executors for --dask (every task, or the --dask-label ones), or an error message."""
+    try:
+        from molexp.executors.dask import DaskExecutor
+    except ImportError as exc:
+        return f"--dask needs Dask distributed ({exc}); pip install 'molexp[dask]'"
+    from molexp.runtime import LocalExecutor
+
+    dask = DaskExecutor(address, sys_path=[root])
+    if not labels:
+        return _Placement(dask, dask, None, address)
+    used = sorted({n.executor for n in workflow.nodes if n.executor is not None})
+    unknown = [label for label in labels if label not in used]
+    if unknown:
+        known = ", ".join(used) or "none"
+        return (
+            f"--dask-label {unknown[0]}: no task of workflow {workflow.name!r} has that "
+            f"executor label (labels: {known})"
+        )
+    local = LocalExecutor()
+    executors = {label: dask if label in labels else local for label in used}
+    return _Placement(dask, local, executors, address)
+
+
+async def _execute(
+    workflow: Any,
+    experiment: Any,
+    params: dict[str, Any],
+    config: Any,
+    max_concurrency: int | None,
+    placement: _Placement,
+    announce: Any,
+) -> Any:
     from molexp.cli.progress import Progress
     from molexp.runtime import WorkflowRuntime
 
-    progress = Progress(len(workflow))
+    remote = placement.remote
+    if remote is not None:
+        try:
+            await remote.prepare()  # before a run exists: a wrong address creates none
+        except Exception as exc:
+            raise _ConnectError(
+                f"--dask {placement.address}: cannot reach the Dask scheduler: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
     try:
-        async with run.start(profile=config) as rc:
-            result = await WorkflowRuntime().execute(
-                workflow,
-                config=config,
-                run_context=rc,
-                max_concurrency=max_concurrency,
-                observer=progress,
-            )
-            if result.failure is not None:
-                failure = result.failure
-                rc.fail(failure.exception, traceback=failure.traceback, task_id=failure.task_id)
+        run = experiment.add_run(params=params)
+        announce(run)
+        progress = Progress(len(workflow))
+        try:
+            async with run.start(profile=config) as rc:
+                result = await WorkflowRuntime().execute(
+                    workflow,
+                    config=config,
+                    run_context=rc,
+                    max_concurrency=max_concurrency,
+                    observer=progress,
+                    executor=placement.executor,
+                    executors=placement.executors,
+                )
+                if result.failure is not None:
+                    failure = result.failure
+                    rc.fail(failure.exception, traceback=failure.traceback, task_id=failure.task_id)
+        finally:
+            progress.close()
     finally:
-        progress.close()
+        if remote is not None:
+            await remote.release()
     return result
 
 

@@ -36,6 +36,8 @@ class Plan:
     channel_downstream: tuple[tuple[int, ...], ...]
     """Per actor: the downstream actors its ``send``s go to."""
     has_actors: bool
+    executor_labels: tuple[str | None, ...]
+    """Per node: the executor label given to ``wf.add`` (None: the default executor)."""
 
 
 def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
@@ -67,6 +69,7 @@ def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
         producers=tuple(len(n.channel_upstream) for n in nodes),
         channel_downstream=tuple(tuple(d) for d in channel_downstream),
         has_actors=any(n.is_actor for n in nodes),
+        executor_labels=tuple(n.executor for n in nodes),
     )
     workflow._plan_cache = plan  # type: ignore[attr-defined]
     return plan

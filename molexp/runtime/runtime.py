@@ -10,6 +10,11 @@ Failure: the first task that raises stops the execution. Running siblings are ca
 nothing downstream starts, and the result keeps the outputs that completed.
 Cancelling the coroutine awaiting ``execute`` cancels every running task and waits for
 them to unwind before the CancelledError propagates.
+
+Where a task body runs is up to its executor (``molexp.runtime.executor``): the default
+``LocalExecutor`` is inlined here (no call, no allocation); any other executor gets a
+``TaskCall`` and is awaited like the body would be, so failure and cancellation work the
+same for remote tasks.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from molexp.channel import Channel, ChannelClosed
 from molexp.context import ActorContext, TaskContext
 from molexp.profile import ProfileConfig
+from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
 from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
@@ -47,11 +53,22 @@ I = TypeVar("I")  # noqa: E741 - the workflow input type
 
 
 class WorkflowRuntime:
-    """Runs workflows in this process. ``max_concurrency`` bounds running task bodies."""
+    """Schedules workflows from this process. ``max_concurrency`` bounds running task bodies.
 
-    def __init__(self, *, max_concurrency: int | None = None, channel_capacity: int = 1024) -> None:
+    ``executor`` is the default executor of every ``execute`` (``LocalExecutor``: in this
+    process).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_concurrency: int | None = None,
+        channel_capacity: int = 1024,
+        executor: Executor | None = None,
+    ) -> None:
         self.max_concurrency = _check_concurrency(max_concurrency)
         self.channel_capacity = channel_capacity
+        self.executor = _check_executor(executor, "executor")
 
     async def execute(
         self,
@@ -65,6 +82,8 @@ class WorkflowRuntime:
         max_concurrency: int | None = None,
         channel_capacity: int | None = None,
         observer: ExecutionObserver | None = None,
+        executor: Executor | None = None,
+        executors: Mapping[str, Executor] | None = None,
     ) -> WorkflowResult[S]:
         """Run every task of ``workflow`` and return how it went (failures are not raised).
 
@@ -74,6 +93,11 @@ class WorkflowRuntime:
         ``config`` defaults to the run's profile under a run. ``channel_capacity`` bounds
         each actor's input buffer (backpressure); ``observer``
         is told when each task starts, finishes or fails (progress displays).
+
+        ``executor`` runs the tasks (default: the runtime's, else ``LocalExecutor``);
+        ``executors`` binds the labels given to ``wf.add(..., executor="label")``. When it
+        is given, every label of the workflow must be in it (a ValueError names the task);
+        without it labels are ignored. Actors always run locally.
         """
         if not isinstance(workflow, Workflow):
             raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
@@ -88,9 +112,12 @@ class WorkflowRuntime:
             config = run_context.config  # the profile the run was started with
         profile = ProfileConfig.coerce(config)
         _check_declared(workflow, deps=deps, inputs=inputs)
+        plan = plan_for(workflow)
+        default = _check_executor(executor, "executor") or self.executor
+        table = _executor_table(workflow, plan, default, executors)
         execution = _Execution(
             workflow,
-            plan_for(workflow),
+            plan,
             state=_default_state(workflow, profile) if state is None else state,
             deps=_built(workflow, "make_deps", profile) if deps is None else deps,
             inputs=_built(workflow, "make_input", profile) if inputs is None else inputs,
@@ -99,8 +126,84 @@ class WorkflowRuntime:
             run_context=run_context,
             limit=limit,
             channel_capacity=channel_capacity or self.channel_capacity,
+            executors=table,
         )
-        return await execution.run()
+        used = _distinct(table)
+        if not used:
+            return await execution.run()
+        prepared: list[Executor] = []
+        try:
+            for chosen in used:
+                try:
+                    await chosen.prepare()
+                except Exception as exc:
+                    raise RuntimeError(
+                        f"workflow {workflow.name!r}: executor {chosen!r} could not start: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                prepared.append(chosen)
+            return await execution.run()
+        finally:
+            for chosen in reversed(prepared):
+                await chosen.release()
+
+
+def _check_executor(executor: object, what: str) -> Executor | None:
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(
+            f"{what} must be a molexp Executor (LocalExecutor, DaskExecutor, ...), "
+            f"not {type(executor).__name__}"
+        )
+    return executor
+
+
+def _executor_table(
+    workflow: Workflow[Any, Any, Any],
+    plan: Plan,
+    default: Executor | None,
+    executors: Mapping[str, Executor] | None,
+) -> list[Executor | None] | None:
+    """Per node: the executor to call, None for the inlined local path; None: all local."""
+    labels = plan.executor_labels
+    if executors is not None:
+        if not isinstance(executors, Mapping):
+            raise TypeError(
+                f"executors must map labels to executors, not {type(executors).__name__}"
+            )
+        for label, bound in executors.items():
+            _check_executor(bound, f"executors[{label!r}]")
+        for index, needed in enumerate(labels):
+            if needed is not None and needed not in executors:
+                known = ", ".join(repr(k) for k in executors) or "none"
+                raise ValueError(
+                    f"workflow {workflow.name!r}, task {plan.ids[index]!r}: executor label "
+                    f"{needed!r} is not bound; pass executors={{{needed!r}: ...}} "
+                    f"(bound labels: {known})"
+                )
+    if type(default) is LocalExecutor:
+        default = None
+    if default is None and not executors:
+        return None
+    table: list[Executor | None] = []
+    for index, node_label in enumerate(labels):
+        node_executor: Executor | None = default
+        if plan.is_actor[index]:
+            node_executor = None  # actors stream through in-process channels
+        elif node_label is not None and executors is not None:
+            node_executor = executors[node_label]
+        local = node_executor is None or type(node_executor) is LocalExecutor
+        table.append(None if local else node_executor)
+    return table if any(entry is not None for entry in table) else None
+
+
+def _distinct(table: list[Executor | None] | None) -> list[Executor]:
+    if table is None:
+        return []
+    out: list[Executor] = []
+    for chosen in table:
+        if chosen is not None and all(chosen is not seen for seen in out):
+            out.append(chosen)
+    return out
 
 
 def _check_concurrency(value: int | None) -> int | None:
@@ -166,8 +269,10 @@ class _Execution:
         run_context: RunContext | None,
         limit: int | None,
         channel_capacity: int,
+        executors: list[Executor | None] | None = None,
     ) -> None:
         self.workflow = workflow
+        self.executors = executors
         self.plan = plan
         self.state = state
         self.deps = deps
@@ -287,8 +392,24 @@ class _Execution:
         if observer is not None:
             observer.task_started(task_id)
         started = perf_counter()
+        executor = None if self.executors is None else self.executors[index]
         try:
-            if isinstance(task, Task):
+            if executor is not None:
+                output = await executor.run(
+                    TaskCall(
+                        task_id=task_id,
+                        workflow=self.workflow.name,
+                        task=cast(Task[Any, Any], task),
+                        context_class=plan.context_classes[index],
+                        state=self.state,
+                        deps=self.deps,
+                        inputs=inputs,
+                        config=self.config,
+                        run_context=self.run_context,
+                        results=self.results,
+                    )
+                )
+            elif isinstance(task, Task):
                 ctx: TaskContext[Any, Any, Any] = plan.context_classes[index](
                     state=self.state,
                     deps=self.deps,

@@ -42,7 +42,16 @@ InputShape = Literal["root", "single", "fan_in"]
 class Node(Generic[OutputT]):
     """A task placed in a workflow. ``Node[T]`` carries the task's output type ``T``."""
 
-    __slots__ = ("_id", "_index", "_is_actor", "_shape", "_task", "_upstream", "_workflow")
+    __slots__ = (
+        "_executor",
+        "_id",
+        "_index",
+        "_is_actor",
+        "_shape",
+        "_task",
+        "_upstream",
+        "_workflow",
+    )
 
     def __init__(
         self,
@@ -52,6 +61,7 @@ class Node(Generic[OutputT]):
         upstream: Mapping[str, Node[Any]],
         shape: InputShape,
         index: int,
+        executor: str | None = None,
     ) -> None:
         self._workflow = workflow
         self._id = node_id
@@ -60,6 +70,7 @@ class Node(Generic[OutputT]):
         self._shape: InputShape = shape
         self._index = index
         self._is_actor = isinstance(task, Actor)
+        self._executor = executor
 
     @property
     def id(self) -> str:
@@ -105,6 +116,11 @@ class Node(Generic[OutputT]):
     def index(self) -> int:
         """Position in the workflow's topological order."""
         return self._index
+
+    @property
+    def executor(self) -> str | None:
+        """The executor label given to ``wf.add`` (bound by ``execute(executors=...)``)."""
+        return self._executor
 
     def __repr__(self) -> str:
         return f"Node({self._id!r}, task={type(self._task).__name__})"
@@ -159,12 +175,19 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         *,
         after: Node[Any] | Sequence[Node[Any]] | Mapping[str, Node[Any]] | None = None,
         name: str | None = None,
+        executor: str | None = None,
     ) -> Node[OutputT]:
-        """Add ``task`` (or an actor) after its upstream nodes; return its typed ``Node``."""
+        """Add ``task`` (or an actor) after its upstream nodes; return its typed ``Node``.
+
+        ``executor`` labels where the task should run (``"remote"``, ``"gpu"``, ...); the
+        label is bound to an executor at execute time: ``execute(executors={"remote": ...})``.
+        """
         if isinstance(task, type):
             _check_task(task, "?", self.name)  # a class, not an instance: say so first
         node_id = self._check_name(task, name)
         _check_task(task, node_id, self.name)
+        if executor is not None:
+            self._check_executor_label(task, node_id, executor)
         upstream, shape = self._resolve_after(after, node_id)
         if isinstance(task, Actor):
             shape = _actor_input_shape(upstream, shape)
@@ -176,7 +199,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
                     f"workflow {self.name!r}, actor {node_id!r}: actor {twice[0]!r} is listed "
                     "twice; its messages would arrive twice on the one input channel"
                 )
-        node: Node[OutputT] = Node(self, node_id, task, upstream, shape, len(self._nodes))
+        node: Node[OutputT] = Node(self, node_id, task, upstream, shape, len(self._nodes), executor)
         self._nodes.append(node)
         self._by_id[node_id] = node
         return node
@@ -195,6 +218,19 @@ class Workflow(Generic[StateT, DepsT, InputT]):
                 "pass a unique name='...'"
             )
         return node_id
+
+    def _check_executor_label(self, task: object, node_id: str, label: object) -> None:
+        where = f"workflow {self.name!r}, task {node_id!r}"
+        if not isinstance(label, str) or not label.isidentifier():
+            raise WorkflowDefinitionError(
+                f"{where}: executor={label!r} must be a label (a Python identifier, e.g. "
+                "'remote'), bound at execute time with executors={'remote': DaskExecutor(...)}"
+            )
+        if isinstance(task, Actor):
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r}, actor {node_id!r}: actors always run locally (they "
+                "stream through in-process channels); drop executor=..."
+            )
 
     def _resolve_after(
         self,

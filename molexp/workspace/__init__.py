@@ -30,6 +30,7 @@ from molexp.workspace.run_context import (
     TaskRunBinding,
 )
 from molexp.workspace.scope_assets import ScopeAssets
+from molexp.workspace.staging import RunTicket, StagedRecords
 from molexp.workspace.workspace import Workspace
 
 __all__ = [
@@ -54,7 +55,9 @@ __all__ = [
     "RunSession",
     "RunStateError",
     "RunStatus",
+    "RunTicket",
     "ScopeAssets",
+    "StagedRecords",
     "TaskRunBinding",
     "Workspace",
     "WorkspaceError",

@@ -458,6 +458,19 @@ class Run:
 
         self._update(change)
 
+    def _set_results(self, values: Mapping[str, Any]) -> None:
+        """Set several results with one atomic rewrite of run.json (in the given order)."""
+        plain = {}
+        for key, value in values.items():
+            if not isinstance(key, str) or not key:
+                raise TypeError(f"run {self.id}: result keys are non-empty str, got {key!r}")
+            plain[key] = to_json_value(value, what=f"result {key!r} of run {self.id}")
+
+        def change(doc: dict[str, Any]) -> None:
+            doc["results"].update(plain)
+
+        self._update(change)
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self, profile: ProfileConfig | Mapping[str, Any] | None = None) -> RunSession:

@@ -14,12 +14,13 @@ while the run manifest is locked against other threads and processes.
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as _dt
 import os
 import threading
 import time
 import traceback as _traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
@@ -36,11 +37,12 @@ from molexp.workspace.assets import (
     now_iso,
 )
 from molexp.workspace.atomic import write_all
-from molexp.workspace.encoding import Encoded, encode
+from molexp.workspace.encoding import Encoded, encode, to_json_value
 from molexp.workspace.errors import AssetNameError, RunStateError
 from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS
 from molexp.workspace.manifest import Manifest, ManifestWriter
-from molexp.workspace.names import check_asset_name, path_conflict
+from molexp.workspace.names import check_asset_name, parent_folders, path_conflict
+from molexp.workspace.staging import RunTicket, StagedRecords
 from molexp.workspace.storage import (
     link_latest,
     log_stats,
@@ -125,19 +127,32 @@ class RunContext:
     ``TaskContext`` does). Closed when the ``with run.start()`` block ends.
     """
 
-    def __init__(self, run: Run, *, attempt: int, config: ProfileConfig) -> None:
+    def __init__(
+        self, run: Run, *, attempt: int, config: ProfileConfig, staging: bool = False
+    ) -> None:
         self._run = run
         self._ws: Workspace = run.workspace
         self._attempt = attempt
         self._config = config
         self._manifest: Manifest = self._ws._manifest(run.key)
-        self._manifest.keep_open = True  # many appends ahead: keep the descriptor
+        if not staging:
+            self._manifest.keep_open = True  # many appends ahead: keep the descriptor
         self._folder = str(run.path)
         self._logs: dict[str, _LogFile] = {}
         self._logs_lock = threading.Lock()
         self._closed = False
         self._failure: RunError | None = None
         self._default = TaskRunBinding(self, self._producer(None, None))
+        # Staging (on a worker, see molexp.workspace.staging): records wait in memory.
+        self._staging = staging
+        self._staged: list[dict[str, Any]] = []
+        self._staged_results: dict[str, Any] = {}
+        self._staged_logs: dict[str, None] = {}
+        self._staged_lock = threading.Lock()
+        # Logs that workers append to: their catalog size and line count, kept current.
+        self._remote_logs: dict[str, _RemoteLog] = {}
+        self._remote_logs_synced = 0.0
+        self._ticket: RunTicket | None = None
 
     # -- identity -------------------------------------------------------------------------
 
@@ -172,6 +187,11 @@ class RunContext:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def staging(self) -> bool:
+        """True on a worker's context from ``RunTicket.open()``: records wait for the driver."""
+        return self._staging
+
     def _producer(self, task_id: str | None, workflow: str | None) -> Producer:
         run = self._run
         return Producer(
@@ -186,6 +206,174 @@ class RunContext:
     def bind_task(self, task_id: str | None, *, workflow: str | None = None) -> TaskRunBinding:
         """The run seen from task ``task_id``: everything it records names that task."""
         return TaskRunBinding(self, self._producer(task_id, workflow))
+
+    # -- recording from other processes (distributed executors) ---------------------------
+
+    def ticket(self) -> RunTicket:
+        """What a worker process needs to stage records into this run (picklable).
+
+        On the worker, ``ticket.open()`` is a staging run context; hand its
+        ``take_staged()`` back to this context's ``register``. See ``molexp.workspace.staging``.
+        """
+        self._check_open()
+        if self._ticket is None:
+            run = self._run
+            self._ticket = RunTicket(
+                root=str(self._ws.root),
+                project=run.project_name,
+                experiment=run.experiment_name,
+                run_id=run.id,
+                attempt=self._attempt,
+                fsync=self._ws.fsync,
+                config=self._config,
+            )
+        return self._ticket
+
+    def take_staged(self) -> StagedRecords:
+        """Close this staging context and return what it recorded, for ``register``."""
+        if not self._staging:
+            raise RunStateError(
+                f"run {self._run.id}: take_staged() is for a staging context (RunTicket.open())"
+            )
+        self._close()
+        with self._staged_lock:
+            staged = StagedRecords(
+                run_id=self._run.id,
+                records=tuple(self._staged),
+                results=dict(self._staged_results),
+                logs=tuple(self._staged_logs),
+            )
+            self._staged, self._staged_results, self._staged_logs = [], {}, {}
+        return staged
+
+    def register(self, staged: StagedRecords) -> list[Asset]:
+        """Record what a worker staged: manifest records, catalog rows, results.
+
+        Versions (and checkpoint ``previous`` links) are assigned here, in the order the
+        worker wrote them, under the manifest lock. Each file must already be in the run
+        folder; a missing file (a workspace not shared with the worker) or a name clash is
+        reported in one ``RunStateError``/``AssetNameError`` after everything else of
+        ``staged`` has been recorded. Returns the registered artifacts and checkpoints (and
+        new logs).
+        """
+        self._check_open()
+        if self._staging:
+            raise RunStateError(
+                f"run {self._run.id}: a staging context cannot register records; "
+                "hand them to the driver's run context"
+            )
+        if staged.run_id != self._run.id:
+            raise ValueError(
+                f"run {self._run.id}: cannot register records staged for run {staged.run_id}"
+            )
+        registered: list[dict[str, Any]] = []
+        missing: list[str] = []
+        clashes: list[str] = []
+        if staged.records:
+            self._register_records(staged.records, registered, missing, clashes)
+        if staged.results:
+            self._run._set_results(staged.results)
+        if staged.logs:
+            self._track_remote_logs(staged.logs)
+        if missing:
+            raise RunStateError(
+                f"run {self._run.id}: {len(missing)} file(s) written by a worker are not in the "
+                f"run folder here ({'; '.join(missing)}); the workspace must be on a "
+                "filesystem shared by the driver and the workers"
+            )
+        if clashes:
+            raise AssetNameError(f"run {self._run.id}: {'; '.join(clashes)}")
+        return [self._asset(r) for r in registered]
+
+    def _register_records(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        registered: list[dict[str, Any]],
+        missing: list[str],
+        clashes: list[str],
+    ) -> None:
+        ws = self._ws
+        folder = self._folder
+        latest_artifacts: dict[str, dict[str, Any]] = {}
+        with self._manifest.writer() as writer:
+            index = writer.index
+            versions: dict[tuple[str, str], int] = {}
+            last_id: dict[tuple[str, str], str] = {}
+            new_names: dict[str, set[str]] = {}
+            new_folders: dict[str, set[str]] = {}
+            for staged in records:
+                record = dict(staged)
+                kind, name = str(record["kind"]), str(record["name"])
+                key = (kind, name)
+                if kind == "log":
+                    if index.latest("log", name) is None and key not in versions:
+                        record["version"] = versions[key] = 1
+                        registered.append(record)
+                    continue
+                if key not in versions:
+                    names = index.names.get(kind, set()) | new_names.get(kind, set())
+                    folders = index.folders.get(kind, set()) | new_folders.get(kind, set())
+                    clash = path_conflict(name, names, folders)
+                    if clash is not None:
+                        clashes.append(
+                            f"{kind} {name!r} (written by a worker) clashes with the existing "
+                            f"{kind} {clash!r}; it was not registered"
+                        )
+                        continue
+                if not os.path.isfile(f"{folder}/{record['path']}"):
+                    missing.append(f"{kind} {name!r}: {folder}/{record['path']}")
+                    continue
+                if key in versions:
+                    version = versions[key] + 1
+                else:
+                    version = index.next_version(kind, name)
+                    new_names.setdefault(kind, set()).add(name)
+                    new_folders.setdefault(kind, set()).update(parent_folders(name))
+                record["version"] = versions[key] = version
+                if kind == "checkpoint":
+                    previous = index.latest(kind, name)
+                    record["previous"] = last_id.get(key) or (previous["id"] if previous else None)
+                last_id[key] = str(record["id"])
+                if kind == "artifact":
+                    latest_artifacts[name] = record
+                registered.append(record)
+            if registered:
+                start = writer.end
+                writer.append(*registered)
+                self._index_written(writer, start, registered)
+            for name, record in latest_artifacts.items():
+                link_latest(
+                    folder,
+                    f"{folder}/{record['path']}",
+                    f"{ARTIFACTS}/{name}",
+                    name=name,
+                    fsync=ws.fsync,
+                    verified=ws._verified,
+                )
+
+    def _track_remote_logs(self, names: Iterable[str]) -> None:
+        index = self._manifest.index()
+        for name in names:
+            if name in self._remote_logs:
+                continue
+            record = index.latest("log", name)
+            if record is not None:
+                path = self._run.path / str(record["path"])
+                self._remote_logs[name] = _RemoteLog(str(record["id"]), path)
+        self._sync_remote_logs(force=False)
+
+    def _sync_remote_logs(self, *, force: bool) -> None:
+        """Push the size and line count of logs written by workers (at most once a second)."""
+        now = _monotonic()
+        if not self._remote_logs or (not force and now - self._remote_logs_synced < 1.0):
+            return
+        self._remote_logs_synced = now
+        for log in self._remote_logs.values():
+            if log.refresh():
+                try:
+                    self._ws.catalog.update_log(log.id, size=log.size, lines=log.lines)
+                except Exception as exc:
+                    self._ws._catalog_failed(exc)
 
     # -- run-level helpers (producer: no task) --------------------------------------------
 
@@ -278,6 +466,8 @@ class RunContext:
         what = f"{kind} {name!r} of run {self._run.id}"
         tag_list = _check_tags(tags, what) if tags else []
         encoded = encode(data, name=name, what=what)  # before anything is written
+        if self._staging:
+            return self._stage(kind, name, encoded, producer, tag_list, what)
         ws = self._ws
         folder = self._folder
         with self._manifest.writer() as writer:
@@ -376,12 +566,127 @@ class RunContext:
             return CheckpointAsset(previous=previous_id, **common)
         return ArtifactAsset(**common)
 
+    def _stage(
+        self,
+        kind: str,
+        name: str,
+        encoded: Encoded,
+        producer: Producer,
+        tag_list: list[str],
+        what: str,
+    ) -> Asset:
+        """Write the file of a save on a worker; keep its record for the driver.
+
+        The file goes to a path no other writer can pick (a random token instead of the
+        manifest sequence), so no lock is needed; the version is assigned at registration.
+        """
+        ws = self._ws
+        folder = self._folder
+        index = self._manifest.index()
+        with self._staged_lock:
+            staged = [r for r in self._staged if r["kind"] == kind]
+        names = index.names.get(kind, set()) | {str(r["name"]) for r in staged}
+        folders = set(index.folders.get(kind, set()))
+        for done in staged:
+            folders.update(parent_folders(str(done["name"])))
+        clash = path_conflict(name, names, folders)
+        if clash is not None:
+            raise AssetNameError(
+                f"{what}: the name clashes with the existing {kind} {clash!r} "
+                "(one cannot be a file and a folder at once)"
+            )
+        asset_id = os.urandom(16).hex()
+        suffix = _suffix(encoded, name)
+        if kind == "artifact":  # the latest view (artifacts/<name>) is the driver's to make
+            rel = version_path(ARTIFACTS, asset_id[:16], name, suffix)
+        else:
+            rel = f"{CHECKPOINTS}/{name}/{asset_id[:16]}{suffix}"
+        _, stored = write_version(
+            folder, rel, encoded, name=name, fsync=ws.fsync, verified=ws._verified
+        )
+        record: dict[str, Any] = {
+            "id": asset_id,
+            "kind": kind,
+            "name": name,
+            "version": 0,
+            "path": rel,
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "media_type": encoded.media_type,
+            "encoding": encoded.encoding,
+            "created_at": now_iso(),
+            "producer": producer.to_dict(),
+        }
+        if encoded.type_name is not None:
+            record["type"] = encoded.type_name
+        if tag_list:
+            record["tags"] = tag_list
+        if kind == "checkpoint":
+            record["previous"] = None  # linked at registration
+        with self._staged_lock:
+            self._staged.append(record)
+        return self._asset(record)
+
+    # -- reads that also see what this context staged -----------------------------------------
+
+    def _latest(self, kind: str, name: str) -> dict[str, Any] | None:
+        if self._staging:
+            with self._staged_lock:
+                for i in range(len(self._staged) - 1, -1, -1):
+                    record = self._staged[i]
+                    if record["kind"] == kind and record["name"] == name:
+                        return record
+        return self._manifest.index().latest(kind, name)
+
+    def _versions(self, kind: str, name: str) -> list[dict[str, Any]]:
+        records = self._manifest.index().versions(kind, name)
+        if self._staging:
+            with self._staged_lock:
+                records += [r for r in self._staged if r["kind"] == kind and r["name"] == name]
+        return records
+
+    def _names(self, kind: str) -> set[str]:
+        names = set(self._manifest.index().names.get(kind, set()))
+        if self._staging:
+            with self._staged_lock:
+                names.update(str(r["name"]) for r in self._staged if r["kind"] == kind)
+        return names
+
+    def _find_asset(self, name: str, kind: str | None) -> Asset | None:
+        if self._staging:
+            name = check_asset_name(name)
+            with self._staged_lock:
+                for record in reversed(self._staged):
+                    if record["name"] == name and (kind is None or record["kind"] == kind):
+                        return self._asset(record)
+        return self._ws._find_asset(self._run.key, name, kind)
+
+    def _set_result(self, key: str, value: Any) -> None:
+        self._check_open()
+        if not self._staging:
+            self._run._set_result(key, value)
+            return
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"run {self._run.id}: result keys are non-empty str, got {key!r}")
+        plain = to_json_value(value, what=f"result {key!r} of run {self._run.id}")
+        with self._staged_lock:
+            self._staged_results[key] = plain
+
+    def _get_result(self, key: str, default: Any = None) -> Any:
+        if self._staging:
+            with self._staged_lock:
+                if key in self._staged_results:
+                    return copy.deepcopy(self._staged_results[key])
+        return self._run._result(key, default)
+
     def _asset(self, record: dict[str, Any]) -> Asset:
         return asset_from_record(record, key=self._run.key, folder=self._run.path)
 
     def _log_file(self, name: str, producer: Producer) -> _LogFile:
         self._check_open()
         name = check_asset_name(name, what="log")
+        if self._staging:
+            return self._staged_log_file(name, producer)
         with self._logs_lock:
             log_file = self._logs.get(name)
             if log_file is not None:
@@ -420,6 +725,45 @@ class RunContext:
             self._logs[name] = log_file
             return log_file
 
+    def _staged_log_file(self, name: str, producer: Producer) -> _LogFile:
+        """A worker appends to the shared file; the log's record (if new) waits for the driver."""
+        with self._logs_lock:
+            log_file = self._logs.get(name)
+            if log_file is None:
+                rel = f"{LOGS}/{name}.log"
+                record = self._latest("log", name)
+                prepare_parent(
+                    self._folder, rel, name, fsync=self._ws.fsync, verified=self._ws._verified
+                )
+                path = self._run.path / rel
+                fd = os.open(
+                    path,
+                    os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
+                    0o644,
+                )
+                if record is None:
+                    record = {
+                        "id": os.urandom(16).hex(),
+                        "kind": "log",
+                        "name": name,
+                        "version": 0,
+                        "path": rel,
+                        "size": 0,
+                        "lines": 0,
+                        "sha256": None,
+                        "media_type": "text/plain",
+                        "encoding": "text",
+                        "created_at": now_iso(),
+                        "producer": producer.to_dict(),
+                    }
+                    with self._staged_lock:
+                        self._staged.append(record)
+                log_file = _LogFile(self, record, path, fd, count=False)
+                self._logs[name] = log_file
+        with self._staged_lock:
+            self._staged_logs[name] = None
+        return log_file
+
     def _close(self) -> None:
         """Flush log statistics to the catalog and refuse further writes."""
         with self._logs_lock:
@@ -427,9 +771,13 @@ class RunContext:
             self._logs.clear()
         for log_file in logs:
             log_file.close()
+        if self._staging:  # a worker: nothing of the manifest or the catalog is ours
+            self._closed = True
+            return
         self._manifest.close()
         self._ws._syncer.drain()  # every file on disk before the final status is written
         self._closed = True
+        self._sync_remote_logs(force=True)
         try:
             self._ws.catalog.flush()
         except Exception as exc:
@@ -437,6 +785,8 @@ class RunContext:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
+        if self._staging:
+            state += ", staging"
         return f"RunContext(run={self._run.id!r}, attempt={self._attempt}, {state})"
 
 
@@ -472,7 +822,7 @@ class TaskRunBinding:
     def latest_checkpoint(self, name: str) -> CheckpointAsset | None:
         """The newest checkpoint of ``name`` in this run (any attempt, any process)."""
         name = check_asset_name(name, what="checkpoint")
-        record = self._rc._manifest.index().latest("checkpoint", name)
+        record = self._rc._latest("checkpoint", name)
         return None if record is None else cast(CheckpointAsset, self._rc._asset(record))
 
     def load_checkpoint(
@@ -484,16 +834,19 @@ class TaskRunBinding:
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
         """The newest ``name`` at the nearest scope: run, experiment, project, workspace."""
-        return self._rc._ws._find_asset(self._rc._run.key, name, kind)
+        return self._rc._find_asset(name, kind)
 
     def set_result(self, key: str, value: Any) -> None:
-        """Record ``value`` in the run's result map; durable when this returns."""
-        self._rc._check_open()
-        self._rc._run._set_result(key, value)
+        """Record ``value`` in the run's result map; durable when this returns.
+
+        In a staging context (a worker) it is checked now and written by the driver when
+        the task's records are registered.
+        """
+        self._rc._set_result(key, value)
 
     def get_result(self, key: str, default: Any = None) -> Any:
         """A result set by any task or process of this run (read from run.json)."""
-        return self._rc._run._result(key, default)
+        return self._rc._get_result(key, default)
 
     def __repr__(self) -> str:
         return f"TaskRunBinding(run={self.producer.run_id!r}, task={self.producer.task_id!r})"
@@ -519,12 +872,12 @@ class ArtifactStore:
     def get(self, name: str, *, version: int | None = None) -> ArtifactAsset | None:
         """The newest (or the given) version of artifact ``name`` of this run, or None."""
         name = check_asset_name(name, what="artifact")
-        index = self._rc._manifest.index()
         if version is None:
-            record = index.latest("artifact", name)
+            record = self._rc._latest("artifact", name)
         else:
             record = next(
-                (r for r in index.versions("artifact", name) if r["version"] == version), None
+                (r for r in self._rc._versions("artifact", name) if r["version"] == version),
+                None,
             )
         return None if record is None else cast(ArtifactAsset, self._rc._asset(record))
 
@@ -543,25 +896,20 @@ class ArtifactStore:
     def versions(self, name: str) -> list[ArtifactAsset]:
         """Every version of ``name``, oldest first."""
         name = check_asset_name(name, what="artifact")
-        records = self._rc._manifest.index().versions("artifact", name)
+        records = self._rc._versions("artifact", name)
         return [cast(ArtifactAsset, self._rc._asset(r)) for r in records]
 
     def list(self) -> list[ArtifactAsset]:
         """The newest version of every artifact of the run, by name."""
-        index = self._rc._manifest.index()
-        names = sorted(index.names.get("artifact", set()))
         out = []
-        for name in names:
-            record = index.latest("artifact", name)
+        for name in sorted(self._rc._names("artifact")):
+            record = self._rc._latest("artifact", name)
             assert record is not None
             out.append(cast(ArtifactAsset, self._rc._asset(record)))
         return out
 
     def __contains__(self, name: object) -> bool:
-        return (
-            isinstance(name, str)
-            and self._rc._manifest.index().latest("artifact", name) is not None
-        )
+        return isinstance(name, str) and self._rc._latest("artifact", name) is not None
 
 
 class _LogFile:
@@ -569,7 +917,9 @@ class _LogFile:
 
     __slots__ = ("fd", "last_sync", "lines", "lock", "path", "rc", "record", "size", "synced")
 
-    def __init__(self, rc: RunContext, record: dict[str, Any], path: Path, fd: int) -> None:
+    def __init__(
+        self, rc: RunContext, record: dict[str, Any], path: Path, fd: int, *, count: bool = True
+    ) -> None:
         self.rc = rc
         self.record = record
         self.path = path
@@ -577,7 +927,7 @@ class _LogFile:
         self.lock = threading.Lock()
         size = os.fstat(fd).st_size
         lines = 0
-        if size:
+        if size and count:
             with open(path, "rb") as fh:  # an earlier attempt or another process wrote it
                 while chunk := fh.read(1 << 20):
                     lines += chunk.count(b"\n")
@@ -617,6 +967,8 @@ class _LogFile:
         return self.size, self.lines
 
     def sync(self) -> None:
+        if self.rc._staging:
+            return  # a worker: the driver refreshes the catalog when it registers the task
         with self.lock:
             current = self._current()
         if current != self.synced:
@@ -637,6 +989,35 @@ class _LogFile:
                 os.fdatasync(self.fd)  # appends are unbuffered; make them durable at the end
             os.close(self.fd)
             self.fd = -1
+
+
+class _RemoteLog:
+    """Size and line count of a log that workers append to, read incrementally."""
+
+    __slots__ = ("id", "lines", "path", "size")
+
+    def __init__(self, asset_id: str, path: Path) -> None:
+        self.id = asset_id
+        self.path = path
+        self.size = 0
+        self.lines = 0
+
+    def refresh(self) -> bool:
+        """Count what was appended since the last call; True when something changed."""
+        try:
+            with open(self.path, "rb") as fh:
+                end = os.fstat(fh.fileno()).st_size
+                if end == self.size:
+                    return False
+                if end < self.size:  # replaced or truncated: count again
+                    self.size = self.lines = 0
+                fh.seek(self.size)
+                while chunk := fh.read(1 << 20):
+                    self.size += len(chunk)
+                    self.lines += chunk.count(b"\n")
+        except FileNotFoundError:
+            return False
+        return True
 
 
 class LogHandle:

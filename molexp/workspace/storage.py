@@ -99,17 +99,19 @@ def prepare_parent(
     return target
 
 
-def version_path(area: str, sequence: int, name: str, suffix: str) -> str:
+def version_path(area: str, sequence: int | str, name: str, suffix: str) -> str:
     """``<area>/.versions/000042-<basename>``: one flat folder of immutable versions.
 
     ``sequence`` is unique within the scope (the manifest's record count, taken under its
     lock), so no per-name folder is needed: creating folders is the slowest part of a small
-    durable write on common filesystems.
+    durable write on common filesystems. A worker that writes without the lock (see
+    ``RunContext.take_staged``) passes a random token instead.
     """
     base = name.rsplit("/", 1)[-1]
     if suffix and not base.endswith(suffix):
         base += suffix
-    return f"{area}/{VERSIONS}/{sequence:06d}-{base}"
+    prefix = f"{sequence:06d}" if isinstance(sequence, int) else sequence
+    return f"{area}/{VERSIONS}/{prefix}-{base}"
 
 
 def write_version(

@@ -1,0 +1,54 @@
+"""The Slurm setup in docs/distributed.md generates the job script it shows (no Slurm needed)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "distributed.md"
+DOCUMENTED_ADDRESS = "tcp://10.10.0.1:8786"
+
+
+def block_after(marker: str, fence: str) -> str:
+    text = DOC.read_text()
+    match = re.search(rf"<!-- {marker} -->\n```{fence}\n(.*?)^```", text, re.S | re.M)
+    assert match, f"docs/distributed.md has no ```{fence} block after <!-- {marker} -->"
+    return match.group(1)
+
+
+def test_the_documented_slurm_cluster_generates_the_documented_job_script(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dask_jobqueue = pytest.importorskip("dask_jobqueue")
+    real = dask_jobqueue.SLURMCluster
+    made: list[Any] = []
+    documented_options: list[dict[str, Any]] = []
+
+    def local_scheduler(**kwargs: Any) -> Any:
+        # The documented scheduler listens on the cluster network (ib0:8786); here it
+        # listens on the loopback at a free port, and nothing is ever submitted.
+        documented_options.append(kwargs.get("scheduler_options", {}))
+        kwargs["scheduler_options"] = {"host": "127.0.0.1", "port": 0, "dashboard_address": ":0"}
+        cluster = real(**kwargs)
+        made.append(cluster)
+        return cluster
+
+    monkeypatch.setattr(dask_jobqueue, "SLURMCluster", local_scheduler)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(block_after("slurm-cluster", "py"), "distributed.md", "exec"), {})
+        [cluster] = made
+        assert documented_options == [{"interface": "ib0", "port": 8786}]
+        script = cluster.job_script().replace(cluster.scheduler_address, DOCUMENTED_ADDRESS)
+        assert script.strip() == block_after("slurm-job-script", "text").strip()
+        assert printed.getvalue().strip() == cluster.job_script().strip()
+    finally:
+        for cluster in made:
+            cluster.close()
