@@ -75,7 +75,16 @@ def test_python_blocks_type_check_strictly(tmp_path: Path) -> None:
             target.write_text("\n".join(blocks))
             files.append(str(target))
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), *files],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--untyped-calls-exclude=distributed",  # Dask's own API is unannotated, not ours
+            *files,
+        ],
         capture_output=True,
         text=True,
         timeout=300,
