@@ -287,7 +287,6 @@ class _Execution:
         self.durations: list[float] = [0.0] * len(plan.ids)
         self.remaining = list(plan.indegree)
         self.ready: deque[int] = deque()
-        self.running: set[int] = set()
         self.workers: set[asyncio.Task[None]] = set()
         self.task_workers = 0  # live workers counted against max_concurrency
         self.finished = 0
@@ -387,7 +386,6 @@ class _Execution:
             inputs = {key: outputs[up] for key, up in plan.upstream[index]}
         task_id = plan.ids[index]
         task = plan.tasks[index]
-        self.running.add(index)
         observer = self.observer
         if observer is not None:
             observer.task_started(task_id)
@@ -435,8 +433,6 @@ class _Execution:
         except Exception as exc:
             self._fail(index, exc)
             return False
-        finally:
-            self.running.discard(index)
         elapsed = self.durations[index] = perf_counter() - started
         if observer is not None:
             observer.task_finished(task_id, elapsed)
