@@ -12,10 +12,12 @@
       runs/<run_id>/
         run.json                       status, params, profile, results, error (atomic)
         manifest.jsonl                 every asset record of the run (append-only)
-        artifacts/<name>               latest version of each artifact
-        artifacts/.versions/<name>/<n><suffix>   every version, immutable
+        artifacts/<name>               latest version of each artifact (hard link)
+        artifacts/.versions/000042-<basename>   every version, read-only (written on a
+                                       Dask worker: <16 hex of the asset id>-<basename>)
         logs/<name>.log                append-only text
-        checkpoints/<name>/<n><suffix> the checkpoint chain, immutable
+        checkpoints/<name>/000001.json the checkpoint chain, read-only (<16 hex>.json
+                                       when written on a worker; the manifest orders it)
         .run.lock  .owner.lock  heartbeat
 ```
 """
