@@ -698,26 +698,9 @@ class RunContext:
                 prepare_parent(
                     self._folder, rel, name, fsync=self._ws.fsync, verified=self._ws._verified
                 )
-                fd = os.open(
-                    path,
-                    os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
-                    0o644,
-                )
+                fd = _open_log(path)
                 if record is None:
-                    record = {
-                        "id": os.urandom(16).hex(),
-                        "kind": "log",
-                        "name": name,
-                        "version": 1,
-                        "path": rel,
-                        "size": 0,
-                        "lines": 0,
-                        "sha256": None,
-                        "media_type": "text/plain",
-                        "encoding": "text",
-                        "created_at": now_iso(),
-                        "producer": producer.to_dict(),
-                    }
+                    record = _new_log_record(name, rel, producer, version=1)
                     start = writer.end
                     writer.append(record)
                     self._index_written(writer, start, [record])
@@ -736,26 +719,10 @@ class RunContext:
                     self._folder, rel, name, fsync=self._ws.fsync, verified=self._ws._verified
                 )
                 path = self._run.path / rel
-                fd = os.open(
-                    path,
-                    os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
-                    0o644,
-                )
+                fd = _open_log(path)
                 if record is None:
-                    record = {
-                        "id": os.urandom(16).hex(),
-                        "kind": "log",
-                        "name": name,
-                        "version": 0,
-                        "path": rel,
-                        "size": 0,
-                        "lines": 0,
-                        "sha256": None,
-                        "media_type": "text/plain",
-                        "encoding": "text",
-                        "created_at": now_iso(),
-                        "producer": producer.to_dict(),
-                    }
+                    # version 0: the driver assigns the real one when it registers the record
+                    record = _new_log_record(name, rel, producer, version=0)
                     with self._staged_lock:
                         self._staged.append(record)
                 log_file = _LogFile(self, record, path, fd, count=False)
@@ -1096,3 +1063,27 @@ class LogHandle:
 
     def __repr__(self) -> str:
         return f"LogHandle({self.name!r}, lines={self.line_count})"
+
+
+def _open_log(path: Path) -> int:
+    """An append-only descriptor (never through a symlink) for unbuffered line writes."""
+    return os.open(
+        path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644
+    )
+
+
+def _new_log_record(name: str, rel: str, producer: Producer, *, version: int) -> dict[str, Any]:
+    return {
+        "id": os.urandom(16).hex(),
+        "kind": "log",
+        "name": name,
+        "version": version,
+        "path": rel,
+        "size": 0,
+        "lines": 0,
+        "sha256": None,
+        "media_type": "text/plain",
+        "encoding": "text",
+        "created_at": now_iso(),
+        "producer": producer.to_dict(),
+    }
