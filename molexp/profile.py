@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -40,6 +41,10 @@ def _freeze(value: Any, where: str) -> Any:
         )
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(v, f"{where}[{i}]") for i, v in enumerate(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TypeError(
+            f"config value at {where or 'the top'} is {value!r}; JSON has no NaN/Infinity"
+        )
     if not isinstance(value, _SCALARS):
         raise TypeError(
             f"config value at {where or 'the top'} is a {type(value).__name__} ({value!r}); "
@@ -69,13 +74,15 @@ def _restore(data: Mapping[str, Any], name: str | None) -> ProfileConfig:
     return ProfileConfig(data, name=name)
 
 
-def _json_default(value: Any) -> Any:
+def _jsonable(value: Any) -> Any:
+    """The thawed value as plain JSON: dates and times become ISO strings."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
-    raise TypeError(
-        f"profile config value {value!r} of type {type(value).__name__} cannot be hashed; "
-        "use JSON/TOML values (str, int, float, bool, lists, tables, dates)"
-    )
+    return value
 
 
 class ProfileConfig(Mapping[str, Any]):
@@ -142,13 +149,16 @@ class ProfileConfig(Mapping[str, Any]):
             where = f"{where} [{section}]"
         return structure_strict(data, cls, where, ConfigError, path=section or "config")
 
+    def to_json(self) -> dict[str, Any]:
+        """The data as plain JSON (dates as ISO strings): what runs record and hash."""
+        plain: dict[str, Any] = _jsonable(self.to_dict())
+        return plain
+
     @property
     def content_hash(self) -> str:
         """sha256 of the canonical JSON of the data (the name is not part of the content)."""
         if self._hash is None:
-            canonical = json.dumps(
-                self.to_dict(), sort_keys=True, separators=(",", ":"), default=_json_default
-            )
+            canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
             self._hash = hashlib.sha256(canonical.encode()).hexdigest()
         return self._hash
 

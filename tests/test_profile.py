@@ -58,6 +58,13 @@ def test_values_that_cannot_be_recorded_are_rejected_naming_the_key() -> None:
         ProfileConfig({"md": {"structure": Path("argon.xyz")}}, name="quick")
     with pytest.raises(TypeError, match=r"config value at temps\[1\] is a set"):
         ProfileConfig({"temps": [1, {2}]})
+    with pytest.raises(TypeError, match=r"config value at md.dt is nan; JSON has no NaN"):
+        ProfileConfig({"md": {"dt": float("nan")}})
+
+
+def test_to_json_is_what_runs_record() -> None:
+    cfg = ProfileConfig({"when": dt.date(2026, 1, 1), "temps": [300, 310]})
+    assert cfg.to_json() == {"when": "2026-01-01", "temps": [300, 310]}
 
 
 def test_coerce() -> None:

@@ -82,15 +82,8 @@ class RunStatus(str, enum.Enum):
         return self not in (RunStatus.PENDING, RunStatus.RUNNING)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
-
-
 def _profile_record(profile: ProfileConfig) -> dict[str, Any]:
-    config = json.loads(json.dumps(profile.to_dict(), default=_json_default))
-    return {"name": profile.name, "config": config, "hash": profile.content_hash}
+    return {"name": profile.name, "config": profile.to_json(), "hash": profile.content_hash}
 
 
 def new_run_document(

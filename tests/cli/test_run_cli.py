@@ -273,6 +273,11 @@ def test_the_main_example_end_to_end(tmp_path: Path) -> None:
     energy = float(re.search(r"energy_per_particle = (-?\d+\.\d+)", out).group(1))  # type: ignore[union-attr]
     assert -7.0 < energy < -2.0, "a dense LJ liquid near T=1.5 has U/N of a few epsilon"
     assert "run folder:" in out and "next: molexp runs show" in out
+    # The README shows this run's output: its (seeded, deterministic) results must match.
+    readme = (ROOT / "README.md").read_text()
+    for key in ("energy_per_particle", "energy_stderr", "rdf_first_peak"):
+        shown = re.search(rf"^  {key} = \S+$", readme, re.M)
+        assert shown and shown.group(0) in out.splitlines(), key
     rid = run_id(out)
     checkpoints = molexp(
         "assets",
