@@ -182,8 +182,12 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         ``executor`` labels where the task should run (``"remote"``, ``"gpu"``, ...); the
         label is bound to an executor at execute time: ``execute(executors={"remote": ...})``.
         """
-        if isinstance(task, type):
-            _check_task(task, "?", self.name)  # a class, not an instance: say so first
+        if isinstance(task, type) and issubclass(task, (Task, Actor)):
+            # Checked before naming: a class would be named after its metaclass.
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r}: wf.add() got the class {task.__name__}; "
+                f"pass an instance: wf.add({task.__name__}())"
+            )
         node_id = self._check_name(task, name)
         _check_task(task, node_id, self.name)
         if executor is not None:
@@ -372,11 +376,6 @@ def _actor_input_shape(upstream: Mapping[str, Node[Any]], shape: InputShape) -> 
 
 
 def _check_task(task: object, node_id: str, workflow: str) -> None:
-    if isinstance(task, type) and issubclass(task, (Task, Actor)):
-        raise WorkflowDefinitionError(
-            f"workflow {workflow!r}: wf.add() got the class {task.__name__}; "
-            f"pass an instance: wf.add({task.__name__}())"
-        )
     if isinstance(task, Actor):
         if not inspect.isasyncgenfunction(type(task).run):
             raise WorkflowDefinitionError(
