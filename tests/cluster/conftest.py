@@ -10,10 +10,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+# Dev dependencies (pip install -e ".[dev]"): a missing install fails, never skips.
+import dask
+import distributed
 import pytest
-
-dask = pytest.importorskip("dask")
-distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="session")

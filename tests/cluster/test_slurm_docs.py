@@ -25,7 +25,8 @@ def block_after(marker: str, fence: str) -> str:
 def test_the_documented_slurm_cluster_generates_the_documented_job_script(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    dask_jobqueue = pytest.importorskip("dask_jobqueue")
+    import dask_jobqueue  # a dev dependency: fail, never skip, when it is missing
+
     real = dask_jobqueue.SLURMCluster
     made: list[Any] = []
     documented_options: list[dict[str, Any]] = []

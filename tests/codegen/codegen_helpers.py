@@ -102,10 +102,6 @@ def _cache_dir() -> Path:
     return _CACHE[0]
 
 
-def pyright_available() -> bool:
-    return shutil.which("basedpyright") is not None
-
-
 def run_pyright(
     targets: Sequence[Path], *, cwd: Path, extra_paths: Sequence[Path] = ()
 ) -> list[Diagnostic]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+import jedi
 from codegen_helpers import REPO
-
-jedi = pytest.importorskip("jedi")
 
 
 def _complete(generated: Path, module: str, source: str) -> set[str]:

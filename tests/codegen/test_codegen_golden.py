@@ -20,7 +20,6 @@ from codegen_helpers import (
     GOLDEN,
     RUNTIME_CASES,
     STUB_CASES,
-    pyright_available,
     run_mypy,
     run_pyright,
     subprocess_env,
@@ -66,7 +65,6 @@ def test_goldens_pass_mypy_strict_with_their_tasks(generated: Path) -> None:
     assert errors == []
 
 
-@pytest.mark.skipif(not pyright_available(), reason="basedpyright is not installed")
 def test_goldens_pass_basedpyright_strict(generated: Path) -> None:
     cases = generated / "cases"
     targets = [cases / c for c in [*RUNTIME_CASES, *STUB_CASES]] + [generated / "stubs"]
@@ -74,18 +72,38 @@ def test_goldens_pass_basedpyright_strict(generated: Path) -> None:
     assert errors == []
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
 def test_goldens_are_ruff_formatted_and_pyflakes_clean() -> None:
+    # ruff is a dev dependency: run it as a module so a missing install fails, never skips.
     files = sorted(str(p) for p in GOLDEN.rglob("*_contexts.py*"))
     proc = subprocess.run(
-        ["ruff", "format", "--isolated", "--check", "--line-length", "88", *files],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "format",
+            "--isolated",
+            "--check",
+            "--line-length",
+            "88",
+            *files,
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lint = subprocess.run(
-        ["ruff", "check", "--no-cache", "--isolated", "--select", "F,I001,RUF022,RUF100", *files],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            "F,I001,RUF022,RUF100",
+            *files,
+        ],
         cwd=GOLDEN,  # outside the repo root, where molexp would count as first-party
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from codegen_helpers import Diagnostic, pyright_available, run_mypy, run_pyright
+from codegen_helpers import Diagnostic, run_mypy, run_pyright
 
 BASE = {
     "__init__.py": '"""A negative case."""\n',
@@ -809,7 +809,6 @@ def pyright_errors(corpus: Path) -> dict[str, list[Diagnostic]]:
     return _by_case(corpus, run_pyright(packages, cwd=corpus, extra_paths=[corpus]))
 
 
-@pytest.mark.skipif(not pyright_available(), reason="basedpyright is not installed")
 @pytest.mark.parametrize("case", [*BASE_CASES, *CASES], ids=lambda c: c.name)
 def test_basedpyright_reports_one_error_per_broken_edge(
     corpus: Path, pyright_errors: dict[str, list[Diagnostic]], case: Case
