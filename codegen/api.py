@@ -19,6 +19,7 @@ from typing import Literal
 import attrs
 
 from codegen.build import DEFAULT_LINE_LENGTH, build_module
+from codegen.errors import CodegenError
 from codegen.loader import Located, find_workflows, import_target, locate
 from codegen.model import ModuleSpec
 from codegen.render import render_checks, render_module, render_stub
@@ -114,7 +115,21 @@ def plan(
     source = Path(os.path.relpath(located.file, out.parent)).as_posix()
     spec, warnings = build_module(workflows, source=source, stub=stub, line_length=line_length)
     text = render_stub(spec) if stub else render_module(spec)
+    _check_compiles(text, out, located)
     return Artifact(out, text, spec, located, tuple(warnings), stub)
+
+
+def _check_compiles(text: str, out: Path, located: Located) -> None:
+    """Refuse to hand out a module that does not compile (a generator bug, never the user's):
+    user strings are escaped or validated before they reach the text, and this proves it."""
+    try:
+        compile(text, str(out), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise CodegenError(
+            f"{located.file}: the module generated for it does not compile "
+            f"({out.name}:{exc.lineno}: {exc.msg}); nothing was written. This is a bug in "
+            "molexp gen: please report it with the workflow"
+        ) from None
 
 
 def write(artifact: Artifact) -> bool:

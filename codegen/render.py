@@ -21,17 +21,43 @@ __all__ = ["render_checks", "render_module", "render_stub"]
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+def _escape(text: str, quote: str) -> str:
+    """``text`` for the inside of a ``quote``-delimited literal or docstring: backslashes,
+    the quote and every non-printable character (newlines, NUL, bidi overrides, zero-width
+    characters) become escapes, so no user string can end the literal or hide code."""
+    out = []
+    for char in text:
+        if char == "\\" or char == quote:
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        elif ord(char) < 0x100:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return "".join(out)
+
+
 def _pyconst(value: Any) -> str:
     """A constant as Python source, strings in double quotes (what ruff format prefers)."""
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
+        return '"' + _escape(value, '"') + '"'
     return repr(value)
 
 
 def _quoted(text: str) -> str:
     """A type expression as a string annotation; single quotes when it holds a double."""
-    return f"'{text}'" if '"' in text else f'"{text}"'
+    if '"' in text and "'" not in text and "\\" not in text:
+        return f"'{text}'"
+    return _pyconst(text)
+
+
+def doc_text(value: object) -> str:
+    """Any user string (a workflow name, a class name, a path) as text that is safe inside a
+    triple-quoted docstring and a ``#`` comment: the one way free text enters generated code."""
+    return _escape(str(value), '"')
 
 
 @functools.cache
@@ -46,6 +72,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["pyconst"] = _pyconst
     env.filters["quoted"] = _quoted
+    env.filters["doc"] = doc_text
     env.filters["capitalize_first"] = lambda text: text[:1].upper() + text[1:]
     return env
 

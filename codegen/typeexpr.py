@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections.abc
 import enum
 import importlib
+import keyword
 import sys
 import types
 import typing
@@ -232,6 +233,8 @@ class _Converter:
 
     def literal(self, value: Any, top: Any) -> TypeNode:
         if isinstance(value, enum.Enum):
+            if not _dotted_identifier(value.name) or "." in value.name:
+                raise self.fail(top, value, f"its member name {value.name!r} is not an identifier")
             return Attr(self.klass(type(value), top), value.name)
         if value is None or isinstance(value, _CONST_TYPES):
             return Const(value)
@@ -279,6 +282,13 @@ class _Converter:
             )
         if getattr(obj, "__molexp_placeholder__", None) is not None:
             raise self.fail(top, obj, "it is a generated context, not a task output type")
+        if not (_dotted_identifier(module) and _dotted_identifier(qualname)):
+            raise self.fail(
+                top,
+                obj,
+                f"its module {module!r} or name {qualname!r} is not a dotted Python "
+                "identifier, so no import can name it",
+            )
         found = _lookup(module, qualname)
         if found is not obj:
             raise self.fail(
@@ -288,6 +298,11 @@ class _Converter:
                 "define it at module level under that name",
             )
         return Sym(module, qualname)
+
+
+def _dotted_identifier(text: str) -> bool:
+    """``a.b.C``: what may be written as an import or a name in generated code."""
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in text.split("."))
 
 
 def _lookup(module: str, qualname: str) -> object:
