@@ -107,8 +107,8 @@ def best_of(repeats: int, fn: object) -> float:
 
 
 def measure_gen(root: Path, name: str, repeats: int) -> tuple[float, float, int]:
-    from codegen.api import plan, write
-    from codegen.loader import placeholder_imports
+    from molexp_codegen.api import plan, write
+    from molexp_codegen.loader import placeholder_imports
 
     package = root / name
     target = str(package / "workflow.py")

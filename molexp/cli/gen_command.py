@@ -1,6 +1,6 @@
 """``molexp gen`` and ``molexp check``: generate typed contexts, or check they are current.
 
-The generator lives in the build-time package ``codegen`` (jinja2, mypy); it is imported
+The generator lives in the build-time package ``molexp_codegen`` (jinja2, mypy); it is imported
 only when a command runs, so the SDK never needs those at import time.
 
 Exit codes: 0 written / up to date, 1 stale, missing or orphaned (``--check``) or mypy found
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from codegen.api import Artifact
+    from molexp_codegen.api import Artifact
 
 __all__ = ["register"]
 
@@ -92,8 +92,8 @@ def _err(message: str) -> None:
 
 def _plan_all(args: argparse.Namespace) -> tuple[list[Artifact], bool]:
     """Plan every PATH; returns the artifacts and whether any PATH failed."""
-    from codegen.api import plan
-    from codegen.errors import CodegenError
+    from molexp_codegen.api import plan
+    from molexp_codegen.errors import CodegenError
 
     output = getattr(args, "output", None)
     if output is not None and len(args.paths) > 1:
@@ -147,7 +147,7 @@ def _gen(args: argparse.Namespace) -> int:
     if args.check:
         status = _report_check(artifacts)
         return 2 if failed else status
-    from codegen.api import write
+    from molexp_codegen.api import write
 
     for artifact in artifacts:
         shown = os.path.relpath(artifact.path)
@@ -159,7 +159,7 @@ def _gen(args: argparse.Namespace) -> int:
 
 
 def _report_check(artifacts: list[Artifact]) -> int:
-    from codegen.api import compare, find_orphans
+    from molexp_codegen.api import compare, find_orphans
 
     status = 0
     for artifact in artifacts:

@@ -14,7 +14,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Layout: <tmp>/cases/<case>/... and the stubs in <tmp>/stubs/.
     """
-    from codegen.api import plan, write
+    from molexp_codegen.api import plan, write
 
     root = tmp_path_factory.mktemp("generated")
     cases = copy_cases(root / "cases")

@@ -14,12 +14,12 @@ from typing import Any, ForwardRef, Never
 import attrs
 from codegen_helpers import subprocess_env
 
-from codegen.build import build_module
-from codegen.loader import _Placeholder
-from codegen.render import render_module
 from molexp import Actor, ActorContext, Workflow
 from molexp.context import SendT
 from molexp.workflow.introspect import context_class, declared_message_types
+from molexp_codegen.build import build_module
+from molexp_codegen.loader import _Placeholder
+from molexp_codegen.render import render_module
 
 
 @attrs.frozen

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from codegen_helpers import molexp
 
-from codegen.api import plan, write
-from codegen.errors import TypeRenderError
-from codegen.render import doc_text
+from molexp_codegen.api import plan, write
+from molexp_codegen.errors import TypeRenderError
+from molexp_codegen.render import doc_text
 
 PAYLOADS = {
     "triple_quote": 'x"""; __import__("pathlib").Path(SENTINEL).write_text("pwned"); """',
@@ -125,7 +125,7 @@ def test_the_escape_round_trips_through_a_literal() -> None:
 def test_a_type_whose_name_is_not_an_identifier_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from codegen.typeexpr import convert
+    from molexp_codegen.typeexpr import convert
 
     module = type(sys)("hostile_types")
     evil = type("Evil", (), {"__module__": "hostile_types", "__qualname__": "Evil;import os"})

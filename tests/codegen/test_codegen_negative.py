@@ -748,7 +748,7 @@ def _owner(generated: Path, line: int) -> str | None:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every case as a package ``neg_<name>`` (plus the unbroken base), generated."""
-    from codegen.api import plan, write
+    from molexp_codegen.api import plan, write
 
     root = tmp_path_factory.mktemp("negative")
     for case in [*BASE_CASES, *CASES]:

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal, NewType, Optional, Union
 
 import pytest
 
-from codegen.errors import TypeRenderError
-from codegen.render import environment
-from codegen.typeexpr import Sym, TypeNode, convert, resolve, symbols
+from molexp_codegen.errors import TypeRenderError
+from molexp_codegen.render import environment
+from molexp_codegen.typeexpr import Sym, TypeNode, convert, resolve, symbols
 
 UserId = NewType("UserId", int)
 

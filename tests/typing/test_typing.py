@@ -66,7 +66,7 @@ def test_mypy_strict_on_the_sdk_generator_and_examples(tmp_path: Path) -> None:
             "--cache-dir",
             str(tmp_path / "cache"),
             "molexp",
-            "codegen",
+            "codegen/molexp_codegen",
             "examples",
         ],
         cwd=ROOT,

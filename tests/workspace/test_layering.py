@@ -7,7 +7,7 @@ from pathlib import Path
 
 import molexp.workspace
 
-FORBIDDEN = ("molexp.workflow", "molexp.runtime", "molexp.context", "molexp.cli", "codegen")
+FORBIDDEN = ("molexp.workflow", "molexp.runtime", "molexp.context", "molexp.cli", "molexp_codegen")
 
 
 def test_workspace_imports_only_lower_layers() -> None:

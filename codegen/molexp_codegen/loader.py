@@ -24,13 +24,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from codegen.errors import LoadError
 from molexp.context import ActorContext, SendT
 from molexp.workflow.errors import WorkflowLoadError
 from molexp.workflow.graph import Workflow
 from molexp.workflow.loader import LoadedModule, Located, import_located, on_path
 from molexp.workflow.loader import find_workflows as _find_workflows
 from molexp.workflow.loader import locate as _locate
+from molexp_codegen.errors import LoadError
 
 __all__ = [
     "LoadedModule",

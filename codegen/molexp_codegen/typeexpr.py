@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 import attrs
 import typing_extensions
 
-from codegen.errors import TypeRenderError
+from molexp_codegen.errors import TypeRenderError
 
 __all__ = [
     "NEVER",

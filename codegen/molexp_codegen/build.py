@@ -22,8 +22,13 @@ from typing import Any, get_args
 
 import attrs
 
-from codegen.errors import CodegenError, TypeRenderError
-from codegen.model import (
+from molexp._version import __version__
+from molexp.workflow.actor import Actor
+from molexp.workflow.errors import TypeResolutionError
+from molexp.workflow.graph import Node, Workflow
+from molexp.workflow.introspect import declared_message_types, declared_output_type
+from molexp_codegen.errors import CodegenError, TypeRenderError
+from molexp_codegen.model import (
     Channel,
     ContextSpec,
     EdgeSpec,
@@ -32,8 +37,8 @@ from codegen.model import (
     InputsSpec,
     ModuleSpec,
 )
-from codegen.naming import BUILTIN_NAMES, NameAllocator, pascal, snake
-from codegen.typeexpr import (
+from molexp_codegen.naming import BUILTIN_NAMES, NameAllocator, pascal, snake
+from molexp_codegen.typeexpr import (
     NEVER,
     Builtin,
     Name,
@@ -46,11 +51,6 @@ from codegen.typeexpr import (
     resolve,
     symbols,
 )
-from molexp._version import __version__
-from molexp.workflow.actor import Actor
-from molexp.workflow.errors import TypeResolutionError
-from molexp.workflow.graph import Node, Workflow
-from molexp.workflow.introspect import declared_message_types, declared_output_type
 
 __all__ = ["DEFAULT_LINE_LENGTH", "build_module", "output_type"]
 

@@ -2,7 +2,7 @@
 
 Everything here is plain data (attrs, frozen). ``build.py`` fills it from a workflow;
 the Jinja templates in ``templates/`` turn it into source. Type expressions are trees
-(``codegen.typeexpr``) whose symbols are already resolved to their local names.
+(``molexp_codegen.typeexpr``) whose symbols are already resolved to their local names.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Literal
 
 import attrs
 
-from codegen.typeexpr import TypeNode
+from molexp_codegen.typeexpr import TypeNode
 
 __all__ = [
     "Channel",

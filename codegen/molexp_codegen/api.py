@@ -18,11 +18,11 @@ from typing import Literal
 
 import attrs
 
-from codegen.build import DEFAULT_LINE_LENGTH, build_module
-from codegen.errors import CodegenError
-from codegen.loader import Located, find_workflows, import_target, locate
-from codegen.model import ModuleSpec
-from codegen.render import render_checks, render_module, render_stub
+from molexp_codegen.build import DEFAULT_LINE_LENGTH, build_module
+from molexp_codegen.errors import CodegenError
+from molexp_codegen.loader import Located, find_workflows, import_target, locate
+from molexp_codegen.model import ModuleSpec
+from molexp_codegen.render import render_checks, render_module, render_stub
 
 __all__ = [
     "Artifact",

@@ -13,8 +13,8 @@ from typing import Any
 
 import jinja2
 
-from codegen.build import natural_key
-from codegen.model import ImportLine, ModuleSpec
+from molexp_codegen.build import natural_key
+from molexp_codegen.model import ImportLine, ModuleSpec
 
 __all__ = ["render_checks", "render_module", "render_stub"]
 
