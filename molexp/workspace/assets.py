@@ -18,6 +18,7 @@ import attrs
 
 from molexp.workspace.encoding import decode
 from molexp.workspace.layout import ScopeKey, ScopeKind
+from molexp.workspace.storage import read_confined
 
 __all__ = [
     "ArtifactAsset",
@@ -91,6 +92,9 @@ class Asset:
     tags: tuple[str, ...] = ()
     type_name: str | None = None
     """Qualified name of the attrs/dataclass type a JSON asset was saved from."""
+    _confined_to: str | None = attrs.field(default=None, alias="confined_to", repr=False, eq=False)
+    """The folder the file must stay in (its scope's, or the workspace's); reads never follow
+    a symbolic link or a ``..`` out of it. None for a file referenced in place (external)."""
 
     @property
     def kind(self) -> str:
@@ -106,10 +110,13 @@ class Asset:
         return ScopeKey(self.scope, self.project, self.experiment, self.run_id)
 
     def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+        folder = self._confined_to
+        if folder is None:
+            return self.path.read_bytes()
+        return read_confined(folder, self.location[len(folder) + 1 :])
 
     def read_text(self) -> str:
-        return self.path.read_text(encoding="utf-8")
+        return self.read_bytes().decode("utf-8")
 
     def load(self, as_type: type[T] | None = None) -> Any:
         """The stored value: bytes, str, or JSON (structured into ``as_type`` with cattrs)."""
@@ -167,10 +174,11 @@ def asset_from_record(record: Mapping[str, Any], *, key: ScopeKey, folder: Path)
     Raises KeyError/ValueError/TypeError on a malformed record.
     """
     cls = ASSET_CLASSES[record["kind"]]
+    extra: dict[str, Any] = {}
     external = record.get("external")
     location = str(external) if external else f"{folder}/{record['path']}"
+    extra["confined_to"] = None if external else str(folder)
     producer = record.get("producer")
-    extra: dict[str, Any] = {}
     if cls is LogAsset:
         extra["line_count"] = int(record.get("lines", 0))
     elif cls is CheckpointAsset:

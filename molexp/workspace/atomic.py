@@ -29,7 +29,7 @@ __all__ = [
     "write_all",
 ]
 
-_OPEN_LOCK = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+_OPEN_LOCK = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW  # never through a link
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:

@@ -44,7 +44,7 @@ from molexp.workspace.assets import (
     Producer,
 )
 from molexp.workspace.atomic import FileLock, ensure_dir
-from molexp.workspace.errors import CorruptRunError
+from molexp.workspace.errors import CorruptRunError, WorkspaceError
 from molexp.workspace.layout import CATALOG_DB, CATALOG_DIR, CATALOG_LOCK, MANIFEST, ScopeKey
 from molexp.workspace.manifest import read_records
 from molexp.workspace.storage import log_stats
@@ -277,8 +277,14 @@ class Catalog:
             if self._conn is not None and self._pid == os.getpid():
                 return self._conn
             self._conn = None  # inherited through fork: never use a parent's connection
+            if self.path.parent.is_symlink():
+                raise WorkspaceError(
+                    f"{str(self.path.parent)!r} is a symbolic link; molexp keeps its index "
+                    "inside the workspace and does not write through it. Remove the link"
+                )
             ensure_dir(self.path.parent, fsync=self._ws.fsync)
             with self._file_lock:
+                self._move_links_aside()
                 try:
                     conn = self._connect()
                 except sqlite3.DatabaseError as exc:
@@ -294,6 +300,16 @@ class Catalog:
                     conn = self._connect()
             self._conn, self._pid = conn, os.getpid()
             return conn
+
+    def _move_links_aside(self) -> None:
+        """SQLite follows symbolic links: a linked index file (a workspace copied in from
+        elsewhere) is moved aside, as an unreadable one is, and the index re-derived."""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            path = Path(str(self.path) + suffix)
+            if path.is_symlink():
+                aside = path.with_name(f"{path.name}.link-{int(time.time())}")
+                log.warning("catalog file %s is a symbolic link; moved to %s", path, aside)
+                os.replace(path, aside)
 
     def _ready(self) -> sqlite3.Connection | None:
         """The connection after the once-per-open reconcile; None for a missing workspace."""
@@ -486,7 +502,7 @@ class Catalog:
                 lines = r.get("lines")
                 size = int(r.get("size", 0))
                 if kind == "log" and from_files:
-                    size, lines = log_stats(self._root / path)
+                    size, lines = log_stats(self._root, path)
                 record_tags = [str(t) for t in r.get("tags", ())]
                 rows.append(
                     (
@@ -541,7 +557,7 @@ class Catalog:
             ).fetchall()
         if not rows:
             return
-        stats = [(*log_stats(self._root / path), asset_id) for asset_id, path in rows]
+        stats = [(*log_stats(self._root, path), asset_id) for asset_id, path in rows]
         with self._write() as conn:
             conn.executemany("UPDATE assets SET size=?, lines=? WHERE id=?", stats)
 
@@ -881,6 +897,7 @@ class Catalog:
             experiment=experiment,
             run_id=run_id,
             location=path if external else f"{self._root_str}/{path}",
+            confined_to=None if external else self._root_str,
             size=size,
             sha256=sha256,
             media_type=media_type,

@@ -6,7 +6,6 @@ and ``.experiment("e")`` validate the names, ``add_run`` creates the folders.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from molexp.workspace.atomic import ensure_dir, fsync_dir
 from molexp.workspace.encoding import to_json_value
 from molexp.workspace.errors import RunNotFoundError, RunStateError
-from molexp.workspace.layout import EXPERIMENTS, RUN_JSON, RUNS, ScopeKey
+from molexp.workspace.layout import EXPERIMENTS, RUN_JSON, RUNS, ScopeKey, scope_folders
 from molexp.workspace.names import check_scope_name, new_run_id
 from molexp.workspace.run import Run, new_run_document
 from molexp.workspace.run_context import _check_tags
@@ -45,11 +44,7 @@ class Project:
         folder = self.path / EXPERIMENTS
         if not folder.is_dir():
             return []
-        return [
-            Experiment(self, entry)
-            for entry in sorted(os.listdir(folder))
-            if (folder / entry).is_dir() and not entry.startswith(".")
-        ]
+        return [Experiment(self, entry) for entry in scope_folders(folder)]
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
         return self.workspace._find_asset(self.key, name, kind)
@@ -143,7 +138,7 @@ class Experiment:
             return []
         return [
             Run(self.workspace, self._run_key(entry))
-            for entry in sorted(os.listdir(folder))
+            for entry in scope_folders(folder)
             if (folder / entry / RUN_JSON).exists()
         ]
 

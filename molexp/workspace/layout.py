@@ -24,10 +24,14 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Literal
 
 import attrs
+
+from molexp.workspace.names import is_scope_name
 
 __all__ = [
     "CATALOG_DIR",
@@ -35,7 +39,10 @@ __all__ = [
     "RUN_JSON",
     "ScopeKey",
     "ScopeKind",
+    "scope_folders",
 ]
+
+log = logging.getLogger("molexp.workspace")
 
 ScopeKind = Literal["workspace", "project", "experiment", "run"]
 
@@ -102,3 +109,25 @@ class ScopeKey:
         if self.scope == "experiment":
             return f"experiment {self.project}/{self.experiment}"
         return f"run {self.project}/{self.experiment}/{self.run_id}"
+
+
+def scope_folders(folder: Path) -> list[str]:
+    """The scope folders in ``folder``: real folders (a symbolic link is never followed out of
+    the workspace) whose names are valid scope names; anything else is logged and skipped."""
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = []
+    with entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                log.warning("%s: a symbolic link, not followed", entry.path)
+            elif entry.is_dir(follow_symlinks=False):
+                if is_scope_name(entry.name):
+                    found.append(entry.name)
+                else:
+                    log.warning("%r: not a valid scope folder name; skipped", entry.path)
+    return sorted(found)

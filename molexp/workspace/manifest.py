@@ -9,6 +9,7 @@ writer terminates the torn line so it becomes one skipped line, never a merged r
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
@@ -20,30 +21,46 @@ from pathlib import Path
 from typing import Any
 
 from molexp.workspace.atomic import dump_json_line, write_all
+from molexp.workspace.errors import AssetNameError
 from molexp.workspace.layout import ScopeKey
 from molexp.workspace.names import parent_folders
+from molexp.workspace.records import record_problem
 
 __all__ = ["Manifest", "ManifestIndex", "ManifestWriter", "read_records"]
 
 log = logging.getLogger("molexp.workspace")
 
-_REQUIRED = ("id", "kind", "name", "version", "created_at")
+# Never through a symbolic link: a manifest copied in with a run could point anywhere.
+_reported: set[tuple[str, int]] = set()
+"""Bad manifest lines already logged (file, byte offset)."""
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+_WRITE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
 
 
 def _parse_lines(chunk: bytes, path: Path, start: int) -> tuple[list[dict[str, Any]], int]:
-    """Parse complete lines of ``chunk``; return the records and the count of bad lines."""
+    """Parse complete lines of ``chunk``; return the records and the count of bad lines.
+
+    Every record passes ``record_problem`` here, the one door from a manifest into memory:
+    a line that is not JSON or not a usable record is logged (file, byte, why) and skipped.
+    """
     records: list[dict[str, Any]] = []
     bad = 0
+    position = start
     for line in chunk.split(b"\n"):
+        at, position = position, position + len(line) + 1
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except (UnicodeDecodeError, ValueError):
-            record = None
-        if not isinstance(record, dict) or any(k not in record for k in _REQUIRED):
+            problem: str | None = "not a JSON line"
+        else:
+            problem = record_problem(record)
+        if problem is not None:
             bad += 1
-            log.warning("%s: skipping an unreadable manifest line near byte %d", path, start)
+            if (str(path), at) not in _reported:  # once per process, not once per reader
+                _reported.add((str(path), at))
+                log.warning("%s: skipping the manifest record at byte %d: %s", path, at, problem)
             continue
         records.append(record)
     return records, bad
@@ -55,11 +72,17 @@ def read_records(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int
     A torn last line (no newline) is left out and ``end`` stops before it.
     """
     try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
+        fd = os.open(path, _READ_FLAGS)
     except FileNotFoundError:
         return [], offset, 0
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        log.warning("%s is a symbolic link; not followed, its records are skipped", path)
+        return [], offset, 0
+    with os.fdopen(fd, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
     cut = data.rfind(b"\n") + 1
     records, bad = _parse_lines(data[:cut], path, offset)
     return records, offset + cut, bad
@@ -186,8 +209,13 @@ class Manifest:
         """The index, caught up with every complete line written so far (no file lock)."""
         with self._lock:
             try:
-                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                fd = os.open(self.path, _READ_FLAGS)
             except FileNotFoundError:
+                return self._index
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+                log.warning("%s is a symbolic link; not followed", self.path)
                 return self._index
             try:
                 self._catch_up(fd, repair=False)
@@ -200,7 +228,14 @@ class Manifest:
         if fd is not None and self._fd_pid == os.getpid():
             return fd
         self._fd = None
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(self.path, _WRITE_FLAGS, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise AssetNameError(
+                f"{str(self.path)!r} is a symbolic link; molexp does not write through it"
+            ) from None
         if self.keep_open:
             self._fd, self._fd_pid = fd, os.getpid()
         return fd

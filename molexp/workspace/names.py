@@ -17,12 +17,17 @@ from molexp.workspace.errors import AssetNameError
 __all__ = [
     "RESERVED_ASSET_ROOT",
     "check_asset_name",
+    "check_relative_path",
     "check_scope_name",
+    "is_scope_name",
     "new_run_id",
     "path_conflict",
 ]
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Unicode format characters that change how a name reads without being seen: bidi embeddings,
+# overrides and isolates, zero-width (non-)joiners and spaces, the word joiner, the BOM.
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _SCOPE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 RESERVED_ASSET_ROOT = ".versions"
 """First path component reserved for the immutable versions kept next to the latest view."""
@@ -42,41 +47,62 @@ def check_scope_name(kind: str, name: object) -> str:
     return name
 
 
+def is_scope_name(name: str) -> bool:
+    """Whether ``name`` is a valid project, experiment or run folder name."""
+    return _SCOPE_NAME.fullmatch(name) is not None
+
+
 def check_asset_name(name: object, *, what: str = "asset") -> str:
     """Validate a relative asset name and return it (``"a/b.json"``); raise AssetNameError.
 
     Rejected: non-str, empty, absolute paths, ``..`` or ``.`` components, empty components
-    (``a//b``, trailing ``/``), backslashes, NUL and other control characters, components
-    longer than 255 bytes, and names under the reserved ``.versions`` folder.
+    (``a//b``, trailing ``/``), backslashes, NUL and other control characters, invisible
+    format characters (right-to-left overrides, zero-width spaces), components longer than
+    255 bytes, and names under the reserved ``.versions`` folder.
     """
-    if not isinstance(name, str):
-        raise AssetNameError(f"{what} name must be a str, not {type(name).__name__} ({name!r})")
-    if not name:
-        raise AssetNameError(f"{what} name must not be empty")
-    if "\x00" in name:
-        raise AssetNameError(f"{what} name {name!r} contains a NUL character")
-    if _CONTROL.search(name):
-        raise AssetNameError(f"{what} name {name!r} contains a control character")
-    if "\\" in name:
-        raise AssetNameError(f"{what} name {name!r} contains a backslash; use '/' for sub-folders")
-    if name.startswith("/") or os.path.isabs(name):
-        raise AssetNameError(f"{what} name {name!r} is absolute; names are relative to the run")
-    parts = name.split("/")
-    for part in parts:
-        if part in ("", ".", ".."):
-            shown = {"": "an empty component", ".": "a '.' component", "..": "'..'"}[part]
-            raise AssetNameError(
-                f"{what} name {name!r} contains {shown}; it must stay inside its folder"
-            )
-        if len(part.encode()) > _MAX_COMPONENT_BYTES:
-            raise AssetNameError(f"{what} name {name!r} has a component longer than 255 bytes")
-    if len(name.encode()) > _MAX_NAME_BYTES:
-        raise AssetNameError(f"{what} name {name[:40]!r}... is longer than {_MAX_NAME_BYTES} bytes")
-    if parts[0] == RESERVED_ASSET_ROOT:
+    name = check_relative_path(name, what=f"{what} name")
+    if name.split("/", 1)[0] == RESERVED_ASSET_ROOT:
         raise AssetNameError(
             f"{what} name {name!r} uses the reserved folder {RESERVED_ASSET_ROOT!r}"
         )
     return name
+
+
+def check_relative_path(path: object, *, what: str) -> str:
+    """``path`` if it is a relative path that stays inside its folder, else AssetNameError.
+
+    The rule behind every asset name, and the check every path read from disk (manifest
+    records, catalog rows, staged records of workers) passes before it is opened.
+    """
+    if not isinstance(path, str):
+        raise AssetNameError(f"{what} must be a str, not {type(path).__name__} ({path!r})")
+    if not path:
+        raise AssetNameError(f"{what} must not be empty")
+    if "\x00" in path:
+        raise AssetNameError(f"{what} {path!r} contains a NUL character")
+    if _CONTROL.search(path):
+        raise AssetNameError(f"{what} {path!r} contains a control character")
+    if _INVISIBLE.search(path):
+        raise AssetNameError(
+            f"{what} {path!r} contains an invisible formatting character (a direction "
+            "override or a zero-width character) that would hide what the name says"
+        )
+    if "\\" in path:
+        raise AssetNameError(f"{what} {path!r} contains a backslash; use '/' for sub-folders")
+    if path.startswith("/") or os.path.isabs(path):
+        raise AssetNameError(f"{what} {path!r} is absolute; names are relative to their folder")
+    parts = path.split("/")
+    for part in parts:
+        if part in ("", ".", ".."):
+            shown = {"": "an empty component", ".": "a '.' component", "..": "'..'"}[part]
+            raise AssetNameError(
+                f"{what} {path!r} contains {shown}; it must stay inside its folder"
+            )
+        if len(part.encode()) > _MAX_COMPONENT_BYTES:
+            raise AssetNameError(f"{what} {path!r} has a component longer than 255 bytes")
+    if len(path.encode()) > _MAX_NAME_BYTES:
+        raise AssetNameError(f"{what} {path[:40]!r}... is longer than {_MAX_NAME_BYTES} bytes")
+    return path
 
 
 def path_conflict(name: str, names: set[str], folders: set[str]) -> str | None:

@@ -21,6 +21,7 @@ import enum
 import json
 import logging
 import os
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -37,7 +38,12 @@ from molexp.workspace.assets import (
 )
 from molexp.workspace.atomic import atomic_write_bytes, atomic_write_json, try_lock
 from molexp.workspace.encoding import to_json_value
-from molexp.workspace.errors import CorruptRunError, RunNotFoundError, RunStateError
+from molexp.workspace.errors import (
+    AssetNameError,
+    CorruptRunError,
+    RunNotFoundError,
+    RunStateError,
+)
 from molexp.workspace.layout import (
     ARTIFACTS,
     HEARTBEAT,
@@ -50,7 +56,13 @@ from molexp.workspace.layout import (
 from molexp.workspace.liveness import Heartbeat, owner_alive, this_host
 from molexp.workspace.manifest import read_records
 from molexp.workspace.run_context import RunContext, RunError
-from molexp.workspace.storage import current_record, link_latest, prepare_parent
+from molexp.workspace.storage import (
+    current_record,
+    link_latest,
+    open_confined,
+    prepare_parent,
+    read_confined,
+)
 
 if TYPE_CHECKING:
     from molexp.workspace.hierarchy import Experiment
@@ -166,9 +178,11 @@ class Run:
         if self._cache is not None and self._cache[0] == signature:
             return self._cache[1]
         try:
-            doc = json.loads(self._file.read_bytes())
+            doc = json.loads(read_confined(self.path, RUN_JSON))
         except FileNotFoundError:
             raise RunNotFoundError(f"run {self.id!r} not found: {self._file} vanished") from None
+        except AssetNameError as exc:
+            raise CorruptRunError(f"run {self.id}: {exc}") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise CorruptRunError(
                 f"run {self.id}: {self._file} is not valid JSON ({exc}); nothing was changed. "
@@ -282,9 +296,13 @@ class Run:
                 data = base64.b64decode(record["inline_b64"])
             else:
                 continue  # fsynced before its record was written
-            path = self.path / str(record["path"])
+            rel = str(record["path"])  # checked by the manifest reader: inside its area
+            path = self.path / rel
             try:
-                ok = path.read_bytes() == data
+                ok = read_confined(self.path, rel) == data
+            except AssetNameError as exc:
+                problems.append(f"{kind} {record['name']!r}: {exc}; not repaired")
+                continue
             except OSError:
                 ok = False
             if ok:
@@ -303,10 +321,20 @@ class Run:
             version = self.path / str(record["path"])
             view = self.path / ARTIFACTS / name
             try:
-                same = os.path.samefile(version, view) or view.read_bytes() == version.read_bytes()
-            except OSError:
+                fd = open_confined(self.path, str(record["path"]))
+            except (OSError, AssetNameError):
+                continue  # missing, or not a file inside the run: never linked into view
+            with os.fdopen(fd, "rb") as fh:
+                is_file = stat.S_ISREG(os.fstat(fd).st_mode)
+                data = fh.read() if is_file else b""
+            try:
+                same = (
+                    os.path.samefile(version, view)
+                    or read_confined(self.path, f"{ARTIFACTS}/{name}") == data
+                )
+            except (OSError, AssetNameError):
                 same = False
-            if not same and version.is_file():
+            if not same and is_file:
                 problems.append(f"artifact {name!r}: {view} is not its newest version")
                 if repair:
                     link_latest(

@@ -42,6 +42,7 @@ from molexp.workspace.errors import AssetNameError, RunStateError
 from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS
 from molexp.workspace.manifest import Manifest, ManifestWriter
 from molexp.workspace.names import check_asset_name, parent_folders, path_conflict
+from molexp.workspace.records import record_problem
 from molexp.workspace.staging import RunTicket, StagedRecords
 from molexp.workspace.storage import (
     link_latest,
@@ -303,6 +304,10 @@ class RunContext:
             new_folders: dict[str, set[str]] = {}
             for staged in records:
                 record = dict(staged)
+                problem = record_problem(record, staged=True)
+                if problem is not None:  # a worker's record is as untrusted as a file's
+                    clashes.append(f"a record staged by a worker was refused: {problem}")
+                    continue
                 kind, name = str(record["kind"]), str(record["name"])
                 key = (kind, name)
                 if kind == "log":
@@ -561,6 +566,7 @@ class RunContext:
             "producer": producer,
             "tags": tuple(tag_list),
             "type_name": encoded.type_name,
+            "confined_to": str(self._run.path),
         }
         if kind == "checkpoint":
             return CheckpointAsset(previous=previous_id, **common)
@@ -929,7 +935,7 @@ class _LogFile:
     def _current(self) -> tuple[int, int]:
         size = os.fstat(self.fd).st_size if self.fd >= 0 else self.size
         if size != self.size:  # another process appends to the same log: count the file
-            _, lines = log_stats(self.path)
+            _, lines = log_stats(self.path.parent, self.path.name)
             return size, lines
         return self.size, self.lines
 

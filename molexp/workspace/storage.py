@@ -10,6 +10,7 @@ latest content under the plain name while every version stays readable.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import secrets
@@ -21,6 +22,7 @@ from molexp.workspace.atomic import fsync_dir, write_all
 from molexp.workspace.encoding import Encoded
 from molexp.workspace.errors import AssetNameError
 from molexp.workspace.layout import VERSIONS
+from molexp.workspace.names import check_relative_path
 
 __all__ = [
     "StoredFile",
@@ -28,7 +30,9 @@ __all__ = [
     "current_record",
     "link_latest",
     "log_stats",
+    "open_confined",
     "prepare_parent",
+    "read_confined",
     "version_path",
     "write_version",
 ]
@@ -197,15 +201,43 @@ def link_latest(
         raise
 
 
-def log_stats(path: Path) -> tuple[int, int]:
-    """(size, line count) of a log file, read in 1 MiB chunks; (0, 0) if it is missing."""
+def open_confined(folder: str | Path, rel: str) -> int:
+    """A read-only descriptor of ``folder/rel``, which must stay inside ``folder``.
+
+    ``rel`` (read from a manifest, a catalog row or a worker) passes the asset-name path
+    rule, every folder between ``folder`` and the file must be a real folder, and the file
+    itself is opened without following a symbolic link: a run folder copied in from
+    elsewhere cannot make molexp read (or, through a repair, write) outside it.
+    AssetNameError when it would leave; FileNotFoundError when it is missing.
+    """
+    check_relative_path(rel, what="stored path")
+    prepare_parent(str(folder), rel, rel, fsync=False, verified=set(), create=False)
+    try:
+        return os.open(f"{folder}/{rel}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise AssetNameError(
+                f"{str(folder)!r}: {rel!r} is a symbolic link; it is not followed"
+            ) from None
+        raise
+
+
+def read_confined(folder: str | Path, rel: str) -> bytes:
+    """The bytes of ``folder/rel`` under the rules of ``open_confined``."""
+    with os.fdopen(open_confined(folder, rel), "rb") as fh:
+        return fh.read()
+
+
+def log_stats(folder: str | Path, rel: str) -> tuple[int, int]:
+    """(size, line count) of the log ``folder/rel``, read in 1 MiB chunks; (0, 0) if it is
+    missing or not a file inside ``folder``."""
     size = lines = 0
     try:
-        with open(path, "rb") as fh:
+        with os.fdopen(open_confined(folder, rel), "rb") as fh:
             while chunk := fh.read(1 << 20):
                 size += len(chunk)
                 lines += chunk.count(b"\n")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, AssetNameError):
         return 0, 0
     return size, lines
 
@@ -214,5 +246,5 @@ def current_record(record: dict[str, Any], folder: Path) -> dict[str, Any]:
     """A log's manifest record holds its size at creation; the file holds the truth."""
     if record.get("kind") != "log":
         return record
-    size, lines = log_stats(folder / record["path"])
+    size, lines = log_stats(folder, record["path"])
     return {**record, "size": size, "lines": lines}

@@ -28,6 +28,7 @@ from molexp.workspace.layout import (
     RUNS,
     WORKSPACE_JSON,
     ScopeKey,
+    scope_folders,
 )
 from molexp.workspace.manifest import Manifest
 from molexp.workspace.names import check_asset_name, check_scope_name
@@ -83,11 +84,7 @@ class Workspace:
         folder = self.root / PROJECTS
         if not folder.is_dir():
             return []
-        return [
-            Project(self, entry)
-            for entry in sorted(os.listdir(folder))
-            if (folder / entry).is_dir() and not entry.startswith(".")
-        ]
+        return [Project(self, entry) for entry in scope_folders(folder)]
 
     def run(self, run_id: str) -> Run:
         """The run ``run_id`` wherever it is; RunNotFoundError naming the id when absent."""
@@ -167,15 +164,15 @@ class Workspace:
         if not root.is_dir():
             return
         yield ScopeKey("workspace"), root
-        for project in _subfolders(root / PROJECTS):
+        for project in scope_folders(root / PROJECTS):
             pkey = ScopeKey("project", project)
             yield pkey, root / PROJECTS / project
             experiments = root / PROJECTS / project / EXPERIMENTS
-            for experiment in _subfolders(experiments):
+            for experiment in scope_folders(experiments):
                 ekey = ScopeKey("experiment", project, experiment)
                 yield ekey, experiments / experiment
                 runs = experiments / experiment / RUNS
-                for run_id in _subfolders(runs):
+                for run_id in scope_folders(runs):
                     if (runs / run_id / RUN_JSON).exists() or (runs / run_id / MANIFEST).exists():
                         yield ScopeKey("run", project, experiment, run_id), runs / run_id
 
@@ -198,12 +195,3 @@ class Workspace:
         log.warning("catalog update failed (%s); it will be reconciled from the manifests", exc)
         if self._catalog is not None:
             self._catalog._reconciled = False
-
-
-def _subfolders(folder: Path) -> list[str]:
-    try:
-        entries = os.scandir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    with entries:
-        return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))

@@ -1,0 +1,108 @@
+"""The shape of an asset record, checked wherever a record comes from outside this process.
+
+A manifest line, a record staged by a worker, a run folder copied in from another machine:
+each is untrusted input. ``record_problem`` is the one check they all pass before any field
+is used: a record whose path could leave its folder (absolute, ``..``, outside the area of
+its kind), whose name is not a valid asset name, or whose fields have the wrong types is
+reported and skipped, never followed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Mapping
+from typing import Any, TypeGuard
+
+from molexp.workspace.errors import AssetNameError
+from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS, SCOPE_ASSETS
+from molexp.workspace.names import check_asset_name, check_relative_path
+
+__all__ = ["KIND_AREAS", "record_problem"]
+
+KIND_AREAS: dict[str, str] = {
+    "artifact": ARTIFACTS,
+    "checkpoint": CHECKPOINTS,
+    "log": LOGS,
+    "data": SCOPE_ASSETS,
+}
+"""The folder (inside its scope folder) where the files of each kind live."""
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_OPTIONAL_STR = ("sha256", "media_type", "encoding", "type", "previous", "inline", "inline_b64")
+_PRODUCER_FIELDS = ("run_id", "project", "experiment", "task_id", "workflow")
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_timestamp(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        _dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def record_problem(record: object, *, staged: bool = False) -> str | None:
+    """What is wrong with ``record`` (a parsed JSON value), or None when it can be used.
+
+    ``staged``: a worker's record, whose version the driver assigns when it registers it.
+    """
+    if not isinstance(record, dict):
+        return f"a record must be a JSON object, not {type(record).__name__}"
+    kind = record.get("kind")
+    if kind not in KIND_AREAS:
+        return f"unknown kind {kind!r}"
+    asset_id = record.get("id")
+    if not isinstance(asset_id, str) or not _ID.fullmatch(asset_id):
+        return f"invalid id {asset_id!r}"
+    version = record.get("version")
+    if not _is_int(version) or version < (0 if staged else 1):
+        return f"version must be a positive integer, not {version!r}"
+    if not _is_timestamp(record.get("created_at")):
+        return f"created_at must be an ISO timestamp, not {record.get('created_at')!r}"
+    try:
+        check_asset_name(record.get("name"), what=str(kind))
+        external = record.get("external")
+        if external is not None:
+            if kind != "data" or not isinstance(external, str) or not external.startswith("/"):
+                return f"external must be an absolute path of a data asset, not {external!r}"
+            if "\x00" in external:
+                return "external path contains a NUL character"
+        else:
+            path = check_relative_path(record.get("path"), what="path")
+            if path.split("/", 1)[0] != KIND_AREAS[kind]:
+                return f"{kind} path {path!r} is outside its folder {KIND_AREAS[kind]!r}"
+    except AssetNameError as exc:
+        return str(exc)
+    return _fields_problem(record)
+
+
+def _fields_problem(record: Mapping[str, Any]) -> str | None:
+    for key in ("size", "lines"):
+        value = record.get(key, 0)
+        if not _is_int(value) or value < 0:
+            return f"{key} must be a non-negative integer, not {value!r}"
+    for key in _OPTIONAL_STR:
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            return f"{key} must be a string, not {type(value).__name__}"
+    tags = record.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return "tags must be a list of strings"
+    producer = record.get("producer")
+    if producer is not None:
+        if not isinstance(producer, dict):
+            return "producer must be an object"
+        for key in _PRODUCER_FIELDS:
+            value = producer.get(key)
+            if value is not None and not isinstance(value, str):
+                return f"producer.{key} must be a string, not {type(value).__name__}"
+        attempt = producer.get("attempt")
+        if attempt is not None and not _is_int(attempt):
+            return "producer.attempt must be an integer"
+    return None
