@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
 from molexp.cli.common import add_workspace_argument, error, format_size, format_value, table
@@ -66,15 +67,22 @@ def _workspace(args: argparse.Namespace) -> Any:
     return Workspace(args.workspace)
 
 
+def _quiet_damaged_warnings() -> None:
+    """The command lists damaged runs itself: no second report of each on stderr."""
+    logging.getLogger("molexp.workspace.damaged").setLevel(logging.ERROR)
+
+
 def runs_list(args: argparse.Namespace) -> int:
+    _quiet_damaged_warnings()
     try:
         ws = _workspace(args)
         runs = ws.catalog.query_runs(
             status=args.status, project=args.project, experiment=args.experiment, limit=args.limit
         )
+        damaged = ws.catalog.damaged_runs()
     except (LookupError, ValueError) as exc:
         return error(str(exc))
-    if not runs:
+    if not runs and not damaged:
         print("no runs")
         return 0
     rows = []
@@ -89,13 +97,25 @@ def runs_list(args: argparse.Namespace) -> int:
                 started,
             ]
         )
+    for bad in damaged:
+        rows.append([bad.run_id, f"{bad.key.project}/{bad.key.experiment}", "damaged", "-", "-"])
     print(table(["RUN", "PROJECT/EXPERIMENT", "STATUS", "PROFILE", "STARTED"], rows))
+    _print_damaged(damaged)
     return 0
+
+
+def _print_damaged(damaged: list[Any]) -> None:
+    """Say what is wrong with each damaged run (they were left as they are)."""
+    if damaged:
+        print(f"damaged runs ({len(damaged)}), left as they are; fix the file or move the folder:")
+        for bad in damaged:
+            print(f"  {bad.problem}")
 
 
 def runs_show(args: argparse.Namespace) -> int:
     from molexp.workspace import WorkspaceError
 
+    _quiet_damaged_warnings()
     try:
         run = _workspace(args).run(args.run)
         status = run.status
@@ -157,9 +177,22 @@ def assets_query(args: argparse.Namespace) -> int:
 
 
 def catalog_rebuild(args: argparse.Namespace) -> int:
+    _quiet_damaged_warnings()
     try:
-        report = _workspace(args).catalog.rebuild()
+        catalog = _workspace(args).catalog
+        report = catalog.rebuild()
+        damaged = catalog.damaged_runs()
     except LookupError as exc:
         return error(str(exc))
-    print(f"catalog rebuilt: {report}")
+    interrupted = report.runs_interrupted
+    print(
+        f"catalog rebuilt: {report.records_indexed} asset records from "
+        f"{report.manifests_synced} manifests, {report.runs_synced} run(s)"
+        + (
+            f" ({len(interrupted)} found interrupted: {', '.join(interrupted)})"
+            if interrupted
+            else ""
+        )
+    )
+    _print_damaged(damaged)
     return 0

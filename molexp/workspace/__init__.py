@@ -12,7 +12,7 @@ from molexp.workspace.assets import (
     LogAsset,
     Producer,
 )
-from molexp.workspace.catalog import Catalog, ReconcileReport
+from molexp.workspace.catalog import Catalog, DamagedRun, ReconcileReport
 from molexp.workspace.errors import (
     AssetNameError,
     CorruptRunError,
@@ -41,6 +41,7 @@ __all__ = [
     "Catalog",
     "CheckpointAsset",
     "CorruptRunError",
+    "DamagedRun",
     "DataAsset",
     "Experiment",
     "LogAsset",

@@ -9,6 +9,7 @@ they serialize threads of one process and separate processes alike; the kernel r
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -19,6 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 __all__ = [
+    "READ_ONLY_ERRNOS",
     "FileLock",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -29,6 +31,8 @@ __all__ = [
     "write_all",
 ]
 
+READ_ONLY_ERRNOS = frozenset((errno.EROFS, errno.EACCES, errno.EPERM))
+"""What a write into a read-only workspace (a read-only mount, no permission) fails with."""
 _OPEN_LOCK = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW  # never through a link
 
 

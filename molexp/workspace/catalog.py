@@ -18,6 +18,7 @@ locked".
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -43,7 +44,7 @@ from molexp.workspace.assets import (
     LogAsset,
     Producer,
 )
-from molexp.workspace.atomic import FileLock, ensure_dir
+from molexp.workspace.atomic import READ_ONLY_ERRNOS, FileLock, ensure_dir
 from molexp.workspace.errors import CorruptRunError, WorkspaceError
 from molexp.workspace.layout import CATALOG_DB, CATALOG_DIR, CATALOG_LOCK, MANIFEST, ScopeKey
 from molexp.workspace.manifest import read_records
@@ -171,6 +172,31 @@ def _run_row(run: Run, doc: Mapping[str, Any], signature: str | None) -> tuple[A
 
 
 @attrs.frozen
+class DamagedRun:
+    """A run folder whose ``run.json`` cannot be read: where it is and what is wrong."""
+
+    key: ScopeKey
+    problem: str
+    """The error, naming the file (``run <id>: <path>/run.json: ...``)."""
+
+    @property
+    def run_id(self) -> str:
+        return str(self.key.run_id)
+
+
+def _read_only_error(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in READ_ONLY_ERRNOS
+    text = str(exc)
+    return "readonly" in text or "read-only" in text or "unable to open" in text
+
+
+_DAMAGED_LOGGED: set[str] = set()
+damaged_log = logging.getLogger("molexp.workspace.damaged")
+"""Where damaged runs are reported (once per process); a CLI that lists them quiets it."""
+
+
+@attrs.frozen
 class ReconcileReport:
     """What a reconcile or rebuild changed in the catalog."""
 
@@ -180,6 +206,8 @@ class ReconcileReport:
     runs_interrupted: tuple[str, ...] = ()
     removed_runs: int = 0
     removed_manifests: int = 0
+    damaged_runs: tuple[str, ...] = ()
+    """Runs whose run.json could not be read (see ``Catalog.damaged_runs``)."""
 
 
 def _filesystem_type(path: Path) -> str | None:
@@ -222,6 +250,9 @@ class Catalog:
         self._lock = threading.RLock()
         self._file_lock = FileLock(self._root / CATALOG_DIR / CATALOG_LOCK)
         self._reconciled = False
+        self._damaged: dict[str, DamagedRun] = {}
+        self._in_memory = False
+        """True when the workspace is read-only: the index lives in memory for this process."""
         self._pending: list[_Pending] = []
         self._pending_count = 0
         self._pending_pid = os.getpid()
@@ -234,6 +265,12 @@ class Catalog:
     # -- connection ---------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        if self._in_memory:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            return conn
         conn = sqlite3.connect(
             self.path, timeout=120.0, isolation_level=None, check_same_thread=False
         )
@@ -277,29 +314,48 @@ class Catalog:
             if self._conn is not None and self._pid == os.getpid():
                 return self._conn
             self._conn = None  # inherited through fork: never use a parent's connection
-            if self.path.parent.is_symlink():
-                raise WorkspaceError(
-                    f"{str(self.path.parent)!r} is a symbolic link; molexp keeps its index "
-                    "inside the workspace and does not write through it. Remove the link"
-                )
-            ensure_dir(self.path.parent, fsync=self._ws.fsync)
-            with self._file_lock:
-                self._move_links_aside()
+            if not self._in_memory:
                 try:
-                    conn = self._connect()
-                except sqlite3.DatabaseError as exc:
-                    if not any(m in str(exc) for m in _CORRUPT_MESSAGES):
+                    conn = self._open_file()
+                except (OSError, sqlite3.OperationalError) as exc:
+                    if not _read_only_error(exc):
                         raise
-                    # Derived data: move an unreadable index aside and re-derive it.
-                    aside = self.path.with_name(f"{CATALOG_DB}.corrupt-{int(time.time())}")
-                    log.warning("catalog %s is unreadable (%s); moved to %s", self.path, exc, aside)
-                    for suffix in ("", "-wal", "-shm"):
-                        src = Path(str(self.path) + suffix)
-                        if src.exists():
-                            os.replace(src, Path(str(aside) + suffix))
-                    conn = self._connect()
+                    log.warning(
+                        "workspace %s is read-only (%s): using a temporary index in memory, "
+                        "derived from its manifests; nothing is written",
+                        self._root,
+                        exc,
+                    )
+                    self._in_memory = True
+            if self._in_memory:
+                conn = self._connect()
             self._conn, self._pid = conn, os.getpid()
             return conn
+
+    def _open_file(self) -> sqlite3.Connection:
+        """The index file, created, checked and (when unreadable or linked) re-derived."""
+        if self.path.parent.is_symlink():
+            raise WorkspaceError(
+                f"{str(self.path.parent)!r} is a symbolic link; molexp keeps its index "
+                "inside the workspace and does not write through it. Remove the link"
+            )
+        ensure_dir(self.path.parent, fsync=self._ws.fsync)
+        with self._file_lock:
+            self._move_links_aside()
+            try:
+                conn = self._connect()
+            except sqlite3.DatabaseError as exc:
+                if not any(m in str(exc) for m in _CORRUPT_MESSAGES):
+                    raise
+                # Derived data: move an unreadable index aside and re-derive it.
+                aside = self.path.with_name(f"{CATALOG_DB}.corrupt-{int(time.time())}")
+                log.warning("catalog %s is unreadable (%s); moved to %s", self.path, exc, aside)
+                for suffix in ("", "-wal", "-shm"):
+                    src = Path(str(self.path) + suffix)
+                    if src.exists():
+                        os.replace(src, Path(str(aside) + suffix))
+                conn = self._connect()
+        return conn
 
     def _move_links_aside(self) -> None:
         """SQLite follows symbolic links: a linked index file (a workspace copied in from
@@ -329,7 +385,8 @@ class Catalog:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self._db()
-        with self._lock, self._file_lock:
+        # An index in memory is this process's alone: no file lock (none could be taken).
+        with self._lock, contextlib.nullcontext() if self._in_memory else self._file_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -623,7 +680,14 @@ class Catalog:
                     ):
                         interrupted.append(key.run_id)
             except CorruptRunError as exc:
-                log.warning("%s", exc)
+                # Not indexed (an older row of it is dropped below), listed as damaged.
+                seen_runs.discard(key.run_id)
+                self._damaged[key.run_id] = DamagedRun(key, str(exc))
+                if key.run_id not in _DAMAGED_LOGGED:
+                    _DAMAGED_LOGGED.add(key.run_id)
+                    damaged_log.warning("%s", exc)
+            else:
+                self._damaged.pop(key.run_id, None)
         indexed = 0
         if run_rows:
             with self._write() as conn:
@@ -656,7 +720,14 @@ class Catalog:
             runs_interrupted=tuple(interrupted),
             removed_runs=len(gone_runs),
             removed_manifests=len(gone_sources),
+            damaged_runs=tuple(sorted(self._damaged)),
         )
+
+    def damaged_runs(self) -> list[DamagedRun]:
+        """The runs whose ``run.json`` is unreadable or malformed, found by the last
+        reconcile (they are left as they are, and left out of ``query_runs``)."""
+        self._ready()
+        return [self._damaged[r] for r in sorted(self._damaged)]
 
     def rebuild(self) -> ReconcileReport:
         """Re-derive the whole index from the manifests and run files.

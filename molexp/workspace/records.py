@@ -18,7 +18,9 @@ from molexp.workspace.errors import AssetNameError
 from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS, SCOPE_ASSETS
 from molexp.workspace.names import check_asset_name, check_relative_path
 
-__all__ = ["KIND_AREAS", "record_problem"]
+__all__ = ["KIND_AREAS", "RUN_STATUSES", "record_problem", "run_document_problem"]
+
+RUN_STATUSES = frozenset(("pending", "running", "succeeded", "failed", "cancelled", "interrupted"))
 
 KIND_AREAS: dict[str, str] = {
     "artifact": ARTIFACTS,
@@ -105,4 +107,50 @@ def _fields_problem(record: Mapping[str, Any]) -> str | None:
         attempt = producer.get("attempt")
         if attempt is not None and not _is_int(attempt):
             return "producer.attempt must be an integer"
+    return None
+
+
+_RUN_REQUIRED = ("run_id", "status", "params", "results")
+_RUN_TIMES = ("created_at", "started_at", "finished_at")
+_RUN_OBJECTS = ("profile", "owner", "error")
+
+
+def run_document_problem(doc: object) -> str | None:
+    """What is wrong with a parsed ``run.json``, or None when every field molexp reads from
+    it has the type it expects (so no command later fails on it half-way)."""
+    if not isinstance(doc, dict):
+        return f"not a run record (a JSON {type(doc).__name__}, not an object)"
+    missing = [k for k in _RUN_REQUIRED if k not in doc]
+    if missing:
+        return f"not a run record (missing {', '.join(missing)})"
+    if not isinstance(doc["run_id"], str):
+        return f"run_id must be a string, not {doc['run_id']!r}"
+    if doc["status"] not in RUN_STATUSES:
+        return f"unknown status {doc['status']!r}"
+    for key in ("params", "results"):
+        if not isinstance(doc[key], dict):
+            return f"{key} must be an object, not {type(doc[key]).__name__}"
+    for key in _RUN_TIMES:
+        value = doc.get(key)
+        if value is not None and not _is_timestamp(value):
+            return f"{key} must be an ISO timestamp or null, not {value!r}"
+    for key in _RUN_OBJECTS:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f"{key} must be an object or null, not {type(value).__name__}"
+    tags = doc.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return "tags must be a list of strings"
+    attempt = doc.get("attempt", 0)
+    if not _is_int(attempt) or attempt < 0:
+        return f"attempt must be a non-negative integer, not {attempt!r}"
+    attempts = doc.get("attempts", [])
+    if not isinstance(attempts, list) or not all(isinstance(a, dict) for a in attempts):
+        return "attempts must be a list of objects"
+    profile = doc.get("profile") or {}
+    for key in ("name", "hash"):
+        if profile.get(key) is not None and not isinstance(profile[key], str):
+            return f"profile.{key} must be a string or null"
+    if not isinstance(profile.get("config", {}), dict):
+        return "profile.config must be an object"
     return None

@@ -36,7 +36,12 @@ from molexp.workspace.assets import (
     asset_from_record,
     now_iso,
 )
-from molexp.workspace.atomic import atomic_write_bytes, atomic_write_json, try_lock
+from molexp.workspace.atomic import (
+    READ_ONLY_ERRNOS,
+    atomic_write_bytes,
+    atomic_write_json,
+    try_lock,
+)
 from molexp.workspace.encoding import to_json_value
 from molexp.workspace.errors import (
     AssetNameError,
@@ -55,6 +60,7 @@ from molexp.workspace.layout import (
 )
 from molexp.workspace.liveness import Heartbeat, owner_alive, this_host
 from molexp.workspace.manifest import read_records
+from molexp.workspace.records import run_document_problem
 from molexp.workspace.run_context import RunContext, RunError
 from molexp.workspace.storage import (
     current_record,
@@ -73,7 +79,6 @@ __all__ = ["Run", "RunSession", "RunStatus"]
 T = TypeVar("T")
 log = logging.getLogger("molexp.workspace")
 RUN_FORMAT = "molexp.run/1"
-_REQUIRED = ("run_id", "status", "params", "results")
 
 
 class RunStatus(str, enum.Enum):
@@ -188,15 +193,10 @@ class Run:
                 f"run {self.id}: {self._file} is not valid JSON ({exc}); nothing was changed. "
                 "Restore the file, or move the run folder out of the workspace"
             ) from exc
-        if not isinstance(doc, dict) or any(k not in doc for k in _REQUIRED):
-            missing = [k for k in _REQUIRED if not isinstance(doc, dict) or k not in doc]
-            raise CorruptRunError(
-                f"run {self.id}: {self._file} is not a run record (missing {', '.join(missing)})"
-            )
-        if doc.get("status") not in {s.value for s in RunStatus}:
-            raise CorruptRunError(
-                f"run {self.id}: {self._file} has an unknown status {doc.get('status')!r}"
-            )
+        problem = run_document_problem(doc)
+        if problem is not None:
+            raise CorruptRunError(f"run {self.id}: {self._file}: {problem}; nothing was changed")
+        assert isinstance(doc, dict)
         self._cache = (signature, doc)
         return doc
 
@@ -237,21 +237,25 @@ class Run:
         doc = self._read()
         if doc["status"] != RunStatus.RUNNING.value or self._owner_alive(doc):
             return doc
-        if locked:
-            doc = self._interrupt()
-        else:
-            with self._lock:  # re-check under the lock: the owner may just have finished
+        try:
+            if locked:
                 doc = self._interrupt()
+            else:
+                with self._lock:  # re-check under the lock: the owner may just have finished
+                    doc = self._interrupt()
+        except OSError as exc:
+            if exc.errno not in READ_ONLY_ERRNOS:
+                raise
+            log.warning("run %s: read-only, shown as interrupted but not recorded", self.id)
+            return self._interrupted(doc)
         try:
             self._ws.catalog.refresh_logs(self.id)
         except Exception as exc:
             self._ws._catalog_failed(exc)
         return doc
 
-    def _interrupt(self) -> dict[str, Any]:
-        doc = self._read()
-        if doc["status"] != RunStatus.RUNNING.value or self._owner_alive(doc):
-            return doc
+    def _interrupted(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``doc`` saying the run was interrupted at its last heartbeat."""
         doc = copy.deepcopy(doc)
         try:
             last_beat = os.stat(self.path / HEARTBEAT).st_mtime
@@ -262,6 +266,13 @@ class Run:
         doc["finished_at"] = finished
         if doc.get("attempts"):
             doc["attempts"][-1].update(status=RunStatus.INTERRUPTED.value, finished_at=finished)
+        return doc
+
+    def _interrupt(self) -> dict[str, Any]:
+        doc = self._read()
+        if doc["status"] != RunStatus.RUNNING.value or self._owner_alive(doc):
+            return doc
+        doc = self._interrupted(doc)
         try:
             problems = self.verify_files(repair=True)
         except OSError as exc:
