@@ -10,7 +10,8 @@
     experiments/<experiment>/
       experiment.json  manifest.jsonl  assets/
       runs/<run_id>/
-        run.json                       status, params, profile, results, error (atomic)
+        run.json                       status, params, profile, error (atomic)
+        results.jsonl                  set_result values, appended (a later key wins)
         manifest.jsonl                 every asset record of the run (append-only)
         artifacts/<name>               latest version of each artifact (hard link)
         artifacts/.versions/000042-<basename>   every version, read-only (written on a
@@ -50,6 +51,7 @@ WORKSPACE_JSON = "workspace.json"
 PROJECT_JSON = "project.json"
 EXPERIMENT_JSON = "experiment.json"
 RUN_JSON = "run.json"
+RESULTS = "results.jsonl"
 MANIFEST = "manifest.jsonl"
 CATALOG_DIR = ".molexp"
 CATALOG_DB = "catalog.sqlite"

@@ -21,6 +21,7 @@ import enum
 import json
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -54,6 +55,7 @@ from molexp.workspace.layout import (
     HEARTBEAT,
     MANIFEST,
     OWNER_LOCK,
+    RESULTS,
     RUN_JSON,
     RUN_LOCK,
     ScopeKey,
@@ -61,6 +63,7 @@ from molexp.workspace.layout import (
 from molexp.workspace.liveness import Heartbeat, owner_alive, this_host
 from molexp.workspace.manifest import read_records
 from molexp.workspace.records import run_document_problem
+from molexp.workspace.results import ResultLog
 from molexp.workspace.run_context import RunContext, RunError
 from molexp.workspace.storage import (
     current_record,
@@ -79,6 +82,9 @@ __all__ = ["Run", "RunSession", "RunStatus"]
 T = TypeVar("T")
 log = logging.getLogger("molexp.workspace")
 RUN_FORMAT = "molexp.run/1"
+# Temporary files of an interrupted write: storage's ``.<file>.partial``, atomic_write's
+# ``.<file>.<pid>.<8 hex>.tmp`` and link_latest's ``.<file>.<8 hex>.tmp``.
+_LEFTOVER = re.compile(r"\..+\.(partial|([0-9]+\.)?[0-9a-f]{8}\.tmp)")
 
 
 class RunStatus(str, enum.Enum):
@@ -139,6 +145,7 @@ class Run:
         self.path: Path = key.folder(workspace.root)
         self._lock = workspace._lock_for(self.path / RUN_LOCK)
         self._cache: tuple[str, dict[str, Any]] | None = None
+        self._results = ResultLog(self.path / RESULTS, fsync=workspace.fsync)
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -280,8 +287,40 @@ class Run:
         else:
             for problem in problems:
                 log.warning("run %s: restored from its manifest: %s", self.id, problem)
+        try:
+            removed = self._remove_leftovers()
+        except OSError as exc:
+            log.warning("run %s: could not remove its temporary files: %s", self.id, exc)
+        else:
+            if removed:
+                log.info("run %s: removed %d temporary file(s)", self.id, len(removed))
         self._write(doc)
         return doc
+
+    def _remove_leftovers(self) -> list[str]:
+        """Delete the temporary files a killed writer left in the run folder; their paths.
+
+        Only molexp's own patterns (``.<file>.partial``, ``.<file>[.<pid>].<8 hex>.tmp``),
+        never a file a manifest record points at, never through a symbolic link. Done when
+        a run is found interrupted; a running run's files are not touched.
+        """
+        records, _, _ = read_records(self.path / MANIFEST)
+        recorded = {str(r.get("path")) for r in records}
+        recorded |= {f"{ARTIFACTS}/{r['name']}" for r in records if r["kind"] == "artifact"}
+        removed = []
+        for folder, dirs, files in os.walk(self.path):  # never follows links
+            rel_folder = os.path.relpath(folder, self.path)
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+            for name in files:
+                if not _LEFTOVER.fullmatch(name):
+                    continue
+                rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+                path = os.path.join(folder, name)
+                if rel in recorded or not stat.S_ISREG(os.lstat(path).st_mode):
+                    continue
+                os.unlink(path)
+                removed.append(rel)
+        return removed
 
     def verify_files(self, *, repair: bool = True) -> list[str]:
         """Check every small artifact/checkpoint file against its manifest record.
@@ -361,8 +400,10 @@ class Run:
     # -- what users read -----------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
-        """A copy of run.json (with the live status)."""
-        return copy.deepcopy(self._live())
+        """A copy of run.json (with the live status and every result set so far)."""
+        doc = copy.deepcopy(self._live())
+        doc["results"].update(self._results.read())
+        return doc
 
     @property
     def exists(self) -> bool:
@@ -379,7 +420,13 @@ class Run:
     @property
     def results(self) -> dict[str, Any]:
         """The result map (every ``set_result`` so far, durable)."""
-        return copy.deepcopy(self._read()["results"])
+        return self._all_results()
+
+    def _all_results(self) -> dict[str, Any]:
+        """run.json's results (runs written before results.jsonl) updated by results.jsonl."""
+        results: dict[str, Any] = copy.deepcopy(self._read()["results"])
+        results.update(self._results.read())
+        return results
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -477,31 +524,20 @@ class Run:
     # -- results (used by RunContext) ---------------------------------------------------------
 
     def _result(self, key: str, default: Any = None) -> Any:
-        results = self._read()["results"]
-        return copy.deepcopy(results[key]) if key in results else default
+        results = self._all_results()
+        return results[key] if key in results else default
 
     def _set_result(self, key: str, value: Any) -> None:
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"run {self.id}: result keys are non-empty str, got {key!r}")
-        plain = to_json_value(value, what=f"result {key!r} of run {self.id}")
-
-        def change(doc: dict[str, Any]) -> None:
-            doc["results"][key] = plain
-
-        self._update(change)
+        self._set_results({key: value})
 
     def _set_results(self, values: Mapping[str, Any]) -> None:
-        """Set several results with one atomic rewrite of run.json (in the given order)."""
+        """Append several results to results.jsonl with one durable write (in order)."""
         plain = {}
         for key, value in values.items():
             if not isinstance(key, str) or not key:
                 raise TypeError(f"run {self.id}: result keys are non-empty str, got {key!r}")
             plain[key] = to_json_value(value, what=f"result {key!r} of run {self.id}")
-
-        def change(doc: dict[str, Any]) -> None:
-            doc["results"].update(plain)
-
-        self._update(change)
+        self._results.append(plain)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -93,10 +93,20 @@ def run_id(stdout: str) -> str:
     return match.group(1)
 
 
+def with_results(doc: dict[str, object], path: Path) -> dict[str, object]:
+    """run.json's results updated by the appended results.jsonl (a later key wins)."""
+    results = dict(doc["results"])  # type: ignore[call-overload]
+    if path.exists():
+        for line in path.read_text().splitlines():
+            entry = json.loads(line)
+            results[entry["key"]] = entry["value"]
+    return {**doc, "results": results}
+
+
 def run_json(project: Path, rid: str) -> dict[str, object]:
     [path] = (project / "molexp-workspace").rglob(f"runs/{rid}/run.json")
     data: dict[str, object] = json.loads(path.read_text())
-    return data
+    return with_results(data, path.with_name("results.jsonl"))
 
 
 def test_profile_extends_and_overrides_reach_the_tasks_and_the_record(project: Path) -> None:

@@ -65,6 +65,10 @@ def molexp(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str
 def run_json(workspace: Path) -> dict[str, Any]:
     [found] = list(workspace.glob("projects/*/experiments/*/runs/*/run.json"))
     doc: dict[str, Any] = json.loads(found.read_text())
+    results = found.with_name("results.jsonl")  # set_result values are appended here
+    for line in results.read_text().splitlines() if results.exists() else ():
+        entry = json.loads(line)
+        doc["results"][entry["key"]] = entry["value"]
     return doc
 
 

@@ -186,3 +186,123 @@ def test_a_read_only_workspace_can_be_read(read_only: Path) -> None:
     assert "read-only" in _molexp(read_only, "assets").stderr
     assert _snapshot(read_only) == before
     assert os.path.exists(read_only / "projects" / "p" / "experiments" / "e" / "runs" / "done")
+
+
+def test_an_interrupted_run_loses_its_temporary_files_only(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    run = ws.project("p").experiment("e").add_run()
+    with run.start() as rc:
+        rc.artifact.save("data/.a.deadbeef.tmp", b"a user's file with a temp-like name")
+        rc.set_result("energy", -2.0)
+    ws.close()
+    leftovers = [
+        ".run.json.4242.0badc0de.tmp",  # atomic_write of run.json, killed before rename
+        "artifacts/.versions/.000007-x.npy.partial",  # a version half written
+        "artifacts/.x.json.cafe1234.tmp",  # link_latest's temporary link
+        "checkpoints/c/.000002.partial",
+    ]
+    for rel in leftovers:
+        (run.path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (run.path / rel).write_bytes(b"half")
+    kept = ["artifacts/data/.a.deadbeef.tmp", "notes.tmp", ".hidden.partial.txt"]
+    for rel in kept[1:]:
+        (run.path / rel).write_text("mine")
+    doc = json.loads((run.path / "run.json").read_text())
+    doc.update(status="running", owner={"host": "elsewhere", "pid": 1})
+    (run.path / "run.json").write_text(json.dumps(doc))
+    (run.path / "heartbeat").unlink(missing_ok=True)
+    fresh = Workspace(ws.root)
+    assert fresh.run(run.id).status.value == "interrupted"
+    for rel in leftovers:
+        assert not (run.path / rel).exists(), rel
+    for rel in kept:
+        assert (run.path / rel).exists(), rel
+    assert fresh.run(run.id).results == {"energy": -2.0}
+
+
+def test_a_result_costs_its_own_size(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    run = ws.project("p").experiment("e").add_run()
+    big = list(range(200_000))
+    with run.start() as rc:
+        rc.set_result("big", big)
+        size_after_big = (run.path / "run.json").stat().st_size
+        results_after_big = (run.path / "results.jsonl").stat().st_size
+        for i in range(20):
+            rc.set_result(f"small{i}", i)
+        # run.json is never rewritten with the big value; each set appends one short line
+        assert (run.path / "run.json").stat().st_size == size_after_big < 10_000
+        grown = (run.path / "results.jsonl").stat().st_size - results_after_big
+        assert grown < 20 * 40
+        rc.set_result("small3", "again")  # a later set of a key wins
+    results = Workspace(ws.root).run(run.id).results
+    assert results["big"] == big and results["small3"] == "again" and results["small19"] == 19
+    assert Workspace(ws.root).run(run.id).info()["results"]["small0"] == 0
+
+
+def test_a_torn_result_line_is_skipped_and_ended(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    run = ws.project("p").experiment("e").add_run()
+    with run.start() as rc:
+        rc.set_result("a", 1)
+    with open(run.path / "results.jsonl", "ab") as fh:
+        fh.write(b'{"key": "b", "val')  # killed mid-append
+    assert Workspace(ws.root).run(run.id).results == {"a": 1}
+    run._set_result("c", 3)
+    assert Workspace(ws.root).run(run.id).results == {"a": 1, "c": 3}
+
+
+def test_results_of_runs_written_before_results_jsonl_are_read(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    run = ws.project("p").experiment("e").add_run()
+    with run.start():
+        pass
+    doc = json.loads((run.path / "run.json").read_text())
+    doc["results"] = {"old": 1, "both": "old"}
+    (run.path / "run.json").write_text(json.dumps(doc))
+    run._set_result("both", "new")
+    assert Workspace(ws.root).run(run.id).results == {"old": 1, "both": "new"}
+
+
+FIXTURE = Path(__file__).parent / "fixtures" / "workspace-v1"
+
+
+def test_a_workspace_written_before_v2_opens_and_reads_unchanged(tmp_path: Path) -> None:
+    """tests/workspace/fixtures/workspace-v1 was written by molexp before workspace v2
+    (results in run.json, its catalog file included): every record reads back the same."""
+    import shutil
+
+    root = tmp_path / "ws"
+    shutil.copytree(FIXTURE, root, symlinks=True)
+    ws = Workspace(root)
+    assert sorted(r.id for r in ws.catalog.query_runs()) == ["run-a", "run-b"]
+    run = ws.run("run-a")
+    assert run.status.value == "succeeded"
+    assert run.params == {"temperature": 300.0, "steps": 10}
+    assert run.tags == ("v1",)
+    assert run.results == {"energy": -4.25, "counts": [1, 2, 3]}
+    latest = run.find_asset("system.json")
+    assert latest is not None and latest.version == 2
+    assert latest.load() == {"n": 5, "box": [1.0, 2.0]}
+    assert [a.load() for a in ws.catalog.query_assets(name="system.json", run="run-a")] in (
+        [{"n": 5, "box": [1.0, 2.0]}, {"n": 4, "box": [1.0, 2.0]}],
+        [{"n": 4, "box": [1.0, 2.0]}, {"n": 5, "box": [1.0, 2.0]}],
+    )
+    frames = run.find_asset("frames/f0.bin")
+    assert frames is not None and frames.read_bytes() == b"\x00\x01\x02"
+    log = run.find_asset("progress", "log")
+    assert log is not None and log.read_text() == "step 1\nstep 2\n"
+    assert run.load_checkpoint("state") == {"step": 2}
+    failed = ws.run("run-b")
+    assert failed.status.value == "failed" and failed.results == {"partial": 1}
+    error = failed.error
+    assert error is not None and error.type == "RuntimeError" and error.message == "boom"
+    forcefield = ws.project("lab").find_asset("forcefield.txt")
+    assert forcefield is not None and forcefield.read_bytes() == b"pair_style lj/cut 2.5\n"
+    # ... and it keeps working: a new result lands next to the old ones.
+    run._set_result("later", True)
+    assert Workspace(root).run("run-a").results == {
+        "energy": -4.25,
+        "counts": [1, 2, 3],
+        "later": True,
+    }
