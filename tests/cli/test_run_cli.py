@@ -93,9 +93,13 @@ def run_id(stdout: str) -> str:
     return match.group(1)
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"non-standard JSON constant {name} in run.json")
+
+
 def run_json(project: Path, rid: str) -> dict[str, object]:
     [path] = (project / "molexp-workspace").rglob(f"runs/{rid}/run.json")
-    data: dict[str, object] = json.loads(path.read_text())
+    data: dict[str, object] = json.loads(path.read_text(), parse_constant=_no_constant)
     return data
 
 
