@@ -299,6 +299,12 @@ def test_the_main_example_end_to_end(tmp_path: Path) -> None:
     )  # a chain of 2
 
 
-def test_the_main_example_generated_contexts_are_current() -> None:
-    proc = molexp("check", "examples/lj_fluid/workflow.py", "--mypy-arg=--strict", cwd=ROOT)
+def test_the_main_example_generated_contexts_are_current(tmp_path: Path) -> None:
+    proc = molexp(
+        "check",
+        "examples/lj_fluid/workflow.py",
+        "--mypy-arg=--strict",
+        f"--mypy-arg=--cache-dir={tmp_path / 'mypy-cache'}",  # not .mypy_cache in the repo
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

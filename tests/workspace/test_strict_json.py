@@ -129,7 +129,10 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     (
         "deep-attrs",
         lambda: _deep_node(5000),
-        rf"value nests deeper than {MAX_DEPTH} levels \(at value\.child\.child",
+        # by attribute when unstructuring hit the recursion limit, else in the JSON's keys
+        # (mypy, run in-process by other tests, raises the limit)
+        rf"value nests deeper than {MAX_DEPTH} levels "
+        r"\(at value(\.child\.child|\['child'\]\['child'\])",
     ),
 ]
 
