@@ -118,38 +118,47 @@ def _is_instance(value: Any) -> bool:
     )
 
 
+_LEAVES = (str, bytes, int, float, type(None))
+
+
 def _nesting_problem(value: Any, what: str) -> TypeError | None:
     """The cycle or too deep nesting in ``value`` (through instance fields), if any.
 
-    Iterative, so it works where recursion failed: cattrs unstructuring recurses without a
-    limit, and this names where the problem is after it raised RecursionError.
+    Iterative, and run before cattrs unstructures an instance: cattrs recurses without a
+    limit, which is a RecursionError at best and a crash of the interpreter at worst (a
+    C stack overflow on Python 3.13.0).
     """
     open_: dict[int, str] = {}
-    stack: list[tuple[bool, Any, str]] = [(True, value, "value")]
+    # (entering?, item, where of the parent, key or attribute name, is an attribute?)
+    stack: list[tuple[bool, Any, str, Any, bool]] = [(True, value, "value", None, False)]
     while stack:
-        entering, item, where = stack.pop()
+        entering, item, parent, key, attribute = stack.pop()
         if not entering:
             del open_[id(item)]
             continue
-        children: list[tuple[Any, str]]
+        children: list[tuple[Any, Any, bool]]
         if isinstance(item, Mapping):
-            children = [(v, f"{where}[{k!r}]") for k, v in item.items()]
+            children = [(v, k, False) for k, v in item.items() if not isinstance(v, _LEAVES)]
         elif isinstance(item, (list, tuple)):
-            children = [(v, f"{where}[{i}]") for i, v in enumerate(item)]
+            children = [(v, i, False) for i, v in enumerate(item) if not isinstance(v, _LEAVES)]
         elif attrs.has(type(item)):
-            fields = [f.name for f in attrs.fields(type(item))]
-            children = [(getattr(item, name, None), f"{where}.{name}") for name in fields]
+            names = [f.name for f in attrs.fields(type(item))]
+            children = [(getattr(item, name, None), name, True) for name in names]
         elif dataclasses.is_dataclass(item) and not isinstance(item, type):
-            fields = [f.name for f in dataclasses.fields(item)]
-            children = [(getattr(item, name, None), f"{where}.{name}") for name in fields]
+            names = [f.name for f in dataclasses.fields(item)]
+            children = [(getattr(item, name, None), name, True) for name in names]
         else:
             continue
+        if key is None:
+            where = parent
+        else:
+            where = f"{parent}.{key}" if attribute else f"{parent}[{key!r}]"
         try:
             _enter(item, where, what, open_)
         except TypeError as exc:
             return exc
-        stack.append((False, item, where))
-        stack.extend((True, child, child_where) for child, child_where in reversed(children))
+        stack.append((False, item, where, None, False))
+        stack.extend((True, child, where, k, attr) for child, k, attr in reversed(children))
     return None
 
 
@@ -160,13 +169,16 @@ def to_json_value(value: Any, *, what: str) -> Any:
     unsupported type, a non-str key, a cycle, or nesting deeper than ``MAX_DEPTH``.
     """
     if _is_instance(value):
+        problem = _nesting_problem(value, what)
+        if problem is not None:
+            raise problem
         try:
             value = _converter.unstructure(value)
-        except RecursionError:
-            problem = _nesting_problem(value, what)
-            if problem is None:
-                raise
-            raise problem from None
+        except RecursionError:  # a custom unstructure hook that recurses on its own
+            raise TypeError(
+                f"{what}: unstructuring the {type(value).__qualname__} instance recursed "
+                "without end"
+            ) from None
     return _check_json(value, "value", what, {})
 
 

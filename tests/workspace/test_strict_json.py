@@ -129,10 +129,8 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     (
         "deep-attrs",
         lambda: _deep_node(5000),
-        # by attribute when unstructuring hit the recursion limit, else in the JSON's keys
-        # (mypy, run in-process by other tests, raises the limit)
-        rf"value nests deeper than {MAX_DEPTH} levels "
-        r"\(at value(\.child\.child|\['child'\]\['child'\])",
+        # found before cattrs recurses (Python 3.13.0 crashes on a C stack overflow there)
+        rf"value nests deeper than {MAX_DEPTH} levels \(at value\.child\.child",
     ),
 ]
 
