@@ -131,6 +131,10 @@ class ProfileFile:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ProfileError(f"profile file {path} does not exist") from None
+        except UnicodeDecodeError as exc:
+            raise ProfileError(f"profile file {path} is not UTF-8 text: {exc.reason}") from None
+        except OSError as exc:
+            raise ProfileError(f"profile file {path}: {exc.strerror or exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ProfileError(f"profile file {path} is not valid TOML: {exc}") from exc
         if path.name == "pyproject.toml":

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,6 +88,19 @@ def test_non_finite_values_in_molexp_toml(project: Path, toml: str, message: str
     proc = molexp("run", "flow.py", cwd=project)
     assert_one_line_error(proc, f"profile file {project / 'molexp.toml'}: {message}")
     assert runs_in(project / "molexp-workspace") == []
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.mkdir(), "profiles: Is a directory"),
+        (lambda p: p.write_bytes(b"\xff[defaults]\n"), "profiles is not UTF-8 text: invalid start"),
+    ],
+)
+def test_an_unreadable_profile_file(project: Path, make: Any, message: str) -> None:
+    make(project / "profiles")
+    proc = molexp("run", "flow.py", "--profile-file", "profiles", cwd=project)
+    assert_one_line_error(proc, f"profile file {message}")
 
 
 def test_a_quoted_nan_is_the_text(project: Path) -> None:
