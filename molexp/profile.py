@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from molexp._json import MAX_DEPTH, shorten_where
+
 __all__ = ["ConfigError", "ProfileConfig"]
 
 T = TypeVar("T")
@@ -29,25 +31,45 @@ class ConfigError(ValueError):
 _SCALARS = (str, int, float, bool, type(None), _dt.datetime, _dt.date, _dt.time)
 
 
-def _freeze(value: Any, where: str) -> Any:
+def _freeze(value: Any, where: str, open_: dict[int, str] | None = None) -> Any:
     """Deep-copy into read-only containers so a task cannot mutate the shared config.
 
     Only TOML/JSON-like values are accepted: the config is recorded with every run, so a
-    value that cannot be written down is rejected here, naming its key path.
+    value that cannot be written down (NaN, Infinity, an object, a container holding
+    itself, nesting deeper than ``MAX_DEPTH``) is rejected here, naming its key path.
     """
-    if isinstance(value, Mapping):
-        return MappingProxyType(
-            {str(k): _freeze(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
-        )
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v, f"{where}[{i}]") for i, v in enumerate(value))
+    if isinstance(value, (Mapping, list, tuple)):
+        open_ = {} if open_ is None else open_
+        shown = shorten_where(where) if where else "the top"
+        enclosing = open_.get(id(value))
+        if enclosing is not None:
+            raise TypeError(
+                f"config value at {shown} is {shorten_where(enclosing) or 'the top'} itself "
+                "(a cycle); JSON cannot store a value that contains itself"
+            )
+        if len(open_) >= MAX_DEPTH:
+            raise TypeError(f"config value at {shown} nests deeper than {MAX_DEPTH} levels")
+        open_[id(value)] = where
+        try:
+            if isinstance(value, Mapping):
+                return MappingProxyType(
+                    {
+                        str(k): _freeze(v, f"{where}.{k}" if where else str(k), open_)
+                        for k, v in value.items()
+                    }
+                )
+            return tuple(_freeze(v, f"{where}[{i}]", open_) for i, v in enumerate(value))
+        finally:
+            del open_[id(value)]
     if isinstance(value, float) and not math.isfinite(value):
         raise TypeError(
-            f"config value at {where or 'the top'} is {value!r}; JSON has no NaN/Infinity"
+            f"config value at {shorten_where(where) or 'the top'} is {value!r}; "
+            "JSON has no NaN/Infinity"
         )
     if not isinstance(value, _SCALARS):
         raise TypeError(
-            f"config value at {where or 'the top'} is a {type(value).__name__} ({value!r}); "
+            f"config value at {shorten_where(where) or 'the top'} is a "
+            f"{type(value).__name__} ({value!r}); "
             "use TOML/JSON values: str, int, float, bool, dates, lists and tables"
         )
     return value
@@ -158,7 +180,9 @@ class ProfileConfig(Mapping[str, Any]):
     def content_hash(self) -> str:
         """sha256 of the canonical JSON of the data (the name is not part of the content)."""
         if self._hash is None:
-            canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+            canonical = json.dumps(
+                self.to_json(), sort_keys=True, separators=(",", ":"), allow_nan=False
+            )
             self._hash = hashlib.sha256(canonical.encode()).hexdigest()
         return self._hash
 

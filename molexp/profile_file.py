@@ -20,6 +20,7 @@ Tables merge key by key; any other value (lists included) replaces the earlier o
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -66,7 +67,35 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    bad = _non_finite(value, ".".join(path))
+    if bad is not None:
+        hint = (
+            f" (for the text, quote it: {key.strip()}='\"{raw}\"')"
+            if isinstance(value, float)
+            else ""
+        )
+        raise ProfileError(
+            f"override {text!r}: {bad}; configs and params are recorded as JSON, which has "
+            f"no NaN or Infinity{hint}"
+        )
     return path, value
+
+
+def _non_finite(value: Any, where: str) -> str | None:
+    """``"md.dt is nan"`` for the first NaN/Infinity in a TOML value, else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} is {value!r}"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _non_finite(item, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _non_finite(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _apply_override(data: dict[str, Any], path: list[str], value: Any, text: str) -> dict[str, Any]:
@@ -102,6 +131,10 @@ class ProfileFile:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ProfileError(f"profile file {path} does not exist") from None
+        except UnicodeDecodeError as exc:
+            raise ProfileError(f"profile file {path} is not UTF-8 text: {exc.reason}") from None
+        except OSError as exc:
+            raise ProfileError(f"profile file {path}: {exc.strerror or exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ProfileError(f"profile file {path} is not valid TOML: {exc}") from exc
         if path.name == "pyproject.toml":
@@ -120,6 +153,15 @@ class ProfileFile:
             isinstance(p, Mapping) for p in profiles.values()
         ):
             raise ProfileError(f"profile file {path}: each profiles.<name> must be a table")
+        tables = [("[defaults]", defaults)]
+        tables += [(f"[profiles.{name}]", table) for name, table in profiles.items()]
+        for title, table in tables:
+            bad = _non_finite(table, "")
+            if bad is not None:
+                raise ProfileError(
+                    f"profile file {path}: {title} {bad}; configs are recorded as JSON, "
+                    "which has no NaN or Infinity"
+                )
         return cls(path, defaults, profiles)
 
     @property
@@ -156,7 +198,10 @@ class ProfileFile:
             for link in self.chain(name):
                 table = {k: v for k, v in self.profiles[link].items() if k != "extends"}
                 data = deep_merge(data, table)
-        return ProfileConfig(_with_overrides(data, overrides), name=name)
+        try:
+            return ProfileConfig(_with_overrides(data, overrides), name=name)
+        except TypeError as exc:  # checked above; the config's own check is the last word
+            raise ProfileError(f"profile file {self.path}: {exc}") from None
 
 
 def _with_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -197,5 +242,8 @@ def resolve_profile(
                 f"profile {name!r} was requested but no {PROFILE_FILE} "
                 "(or [tool.molexp] in pyproject.toml) was found"
             )
-        return ProfileConfig(_with_overrides({}, overrides))
+        try:
+            return ProfileConfig(_with_overrides({}, overrides))
+        except TypeError as exc:
+            raise ProfileError(str(exc)) from None
     return ProfileFile.load(file).resolve(name, overrides)

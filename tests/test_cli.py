@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import molexp
 
@@ -33,9 +35,10 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 
 def test_console_script_is_installed() -> None:
-    exe = shutil.which("molexp")
-    assert exe is not None, "the molexp console script is not on PATH (pip install -e .)"
-    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    # Next to this interpreter (its scripts folder), whatever PATH holds.
+    exe = Path(sysconfig.get_path("scripts")) / ("molexp.exe" if os.name == "nt" else "molexp")
+    assert exe.is_file(), f"no molexp console script in {exe.parent} (pip install -e .)"
+    proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "molexp" in proc.stdout
 
 

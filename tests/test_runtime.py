@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import attrs
@@ -53,16 +52,34 @@ def run(wf: Workflow[Any, Any, Any], **kwargs: Any) -> Any:
     return asyncio.run(WorkflowRuntime().execute(wf, **kwargs))
 
 
+# Deadlock guard only: a broken runtime fails the test by this, not by how long it took.
+GUARD = 60.0
+
+
+class Meet(Task):
+    """Returns only once every task sharing ``barrier`` is running at the same time."""
+
+    def __init__(self, barrier: asyncio.Barrier, value: Any) -> None:
+        self.barrier, self.value = barrier, value
+
+    async def execute(self, ctx: TaskContext) -> Any:
+        ctx.state.log.append(f"start {ctx.task_id}")
+        try:
+            await asyncio.wait_for(self.barrier.wait(), GUARD)
+        except TimeoutError:
+            raise AssertionError(f"{ctx.task_id} ran alone: the tasks did not overlap") from None
+        ctx.state.log.append(f"end {ctx.task_id}")
+        return self.value
+
+
 def test_independent_tasks_run_concurrently() -> None:
+    barrier = asyncio.Barrier(2)
     wf = Workflow("w", state=State)
-    wf.add(Sleep(0.2, 1), name="a")
-    wf.add(Sleep(0.2, 2), name="b")
-    started = time.perf_counter()
+    wf.add(Meet(barrier, 1), name="a")
+    wf.add(Meet(barrier, 2), name="b")
     result = run(wf)
-    elapsed = time.perf_counter() - started
     assert result.ok and result.outputs == {"a": 1, "b": 2}
-    assert elapsed < 0.35, f"two 0.2 s tasks took {elapsed:.3f} s: they did not overlap"
-    assert result.state.log[:2] == ["start a", "start b"]
+    assert result.state.log[:2] == ["start a", "start b"]  # both started before either ended
 
 
 def test_max_concurrency_bounds_running_bodies() -> None:
@@ -157,16 +174,44 @@ def test_state_defaults_to_the_declared_state_class() -> None:
         run(wf2)
 
 
+class Hang(Task):
+    """Sets ``started`` and then waits (for ``GUARD`` at most) to be cancelled."""
+
+    def __init__(self, started: asyncio.Event) -> None:
+        self.started = started
+
+    async def execute(self, ctx: TaskContext) -> Any:
+        ctx.state.log.append(f"start {ctx.task_id}")
+        self.started.set()
+        try:
+            await asyncio.sleep(GUARD)
+        except asyncio.CancelledError:
+            ctx.state.log.append(f"cancelled {ctx.task_id}")
+            raise
+        ctx.state.log.append(f"end {ctx.task_id}")
+
+
+class BoomOnceStarted(Task):
+    """Raises once ``started`` is set: the sibling is running when the failure happens."""
+
+    def __init__(self, started: asyncio.Event) -> None:
+        self.started = started
+
+    async def execute(self, ctx: TaskContext) -> Any:
+        await asyncio.wait_for(self.started.wait(), GUARD)
+        raise ValueError(f"boom in {ctx.task_id}")
+
+
 def test_failure_stops_the_run_cancels_siblings_and_keeps_outputs() -> None:
+    started = asyncio.Event()
     wf = Workflow("w", state=State)
     done = wf.add(Sleep(0, "kept"), name="done")
-    slow = wf.add(Sleep(5), after=done, name="slow")
-    boom = wf.add(Boom(0.05), after=done, name="boom")
+    slow = wf.add(Hang(started), after=done, name="slow")
+    boom = wf.add(BoomOnceStarted(started), after=done, name="boom")
     wf.add(Sleep(0), after=[slow, boom], name="after_both")
     wf.add(Sleep(0), after=boom, name="after_boom")
-    started = time.perf_counter()
     result = run(wf)
-    assert time.perf_counter() - started < 2.0, "the slow sibling was not cancelled"
+    assert "cancelled slow" in result.state.log, "the running sibling was not cancelled"
     assert result.status == "failed" and not result.ok
     assert result.failure.task_id == "boom"
     assert isinstance(result.failure.exception, ValueError)
@@ -185,9 +230,10 @@ def test_failure_stops_the_run_cancels_siblings_and_keeps_outputs() -> None:
 
 
 def test_first_failure_wins() -> None:
-    wf = Workflow("w")
-    wf.add(Boom(0.0), name="first")
-    wf.add(Boom(0.05), name="second")
+    started = asyncio.Event()
+    wf = Workflow("w", state=State)
+    wf.add(BoomOnceStarted(started), name="first")
+    wf.add(Hang(started), name="second")  # runs until cancelled
     result = run(wf)
     assert result.failure.task_id == "first"
     assert result.cancelled == ("second",)
@@ -360,8 +406,9 @@ def test_observer_hears_starts_finishes_failures_and_cancellations() -> None:
 
     wf = Workflow("observed", state=State)
     first = wf.add(Sleep(0), name="first")
-    wf.add(Sleep(5), after=first, name="slow")
-    wf.add(Boom(0.01), after=first, name="boom")
+    started = asyncio.Event()
+    wf.add(Hang(started), after=first, name="slow")
+    wf.add(BoomOnceStarted(started), after=first, name="boom")
     asyncio.run(WorkflowRuntime().execute(wf, observer=Record()))
     assert events[:2] == [("started", "first"), ("finished", "first")]
     assert set(events[2:]) == {

@@ -111,9 +111,14 @@ def run_handler(args: argparse.Namespace) -> int:
 
     from molexp.workspace import Workspace, WorkspaceError
 
+    not_folder = _not_a_folder(Path(args.workspace).expanduser())
+    if not_folder is not None:
+        return error(f"--workspace {args.workspace}: {not_folder} is a file, not a folder")
     try:
         workspace = Workspace(args.workspace)
         experiment = workspace.project(args.project).experiment(args.experiment or workflow.name)
+    except OSError as exc:
+        return error(_os_error(Path(args.workspace), exc))
     except (ValueError, TypeError, WorkspaceError) as exc:
         hint = "" if args.experiment else " (name one with --experiment)"
         return error(f"{exc}{hint}")
@@ -146,7 +151,7 @@ def run_handler(args: argparse.Namespace) -> int:
         run = holder[0]
         print(f"\ninterrupted: run {run.id} is marked cancelled ({run.path})", file=sys.stderr)
         return 130
-    except _ConnectError as exc:
+    except _InputError as exc:
         return error(str(exc))
     except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -157,8 +162,24 @@ def run_handler(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-class _ConnectError(Exception):
-    """The Dask scheduler could not be reached (before any run was created)."""
+def _not_a_folder(path: Path) -> Path | None:
+    """The first existing path from ``path`` up when it is not a folder (a file in the way)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def _os_error(root: Path, exc: OSError) -> str:
+    """``workspace DIR: Permission denied: DIR/project``: one line for a filesystem error."""
+    reason = exc.strerror or str(exc)
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"workspace {root}: {reason}{where}"
+
+
+class _InputError(Exception):
+    """An input error found before any run was created (exit 2): the Dask scheduler could
+    not be reached, or the workspace folder cannot be written."""
 
 
 class _Placement:
@@ -218,12 +239,15 @@ async def _execute(
         try:
             await remote.prepare()  # before a run exists: a wrong address creates none
         except Exception as exc:
-            raise _ConnectError(
+            raise _InputError(
                 f"--dask {placement.address}: cannot reach the Dask scheduler: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
     try:
-        run = experiment.add_run(params=params)
+        try:
+            run = experiment.add_run(params=params)
+        except OSError as exc:
+            raise _InputError(_os_error(experiment.workspace.root, exc)) from exc
         announce(run)
         progress = Progress(len(workflow))
         try:

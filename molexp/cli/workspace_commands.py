@@ -60,7 +60,10 @@ def _workspace(args: argparse.Namespace) -> Any:
 
     from molexp.workspace import Workspace
 
-    if not Path(args.workspace).is_dir():
+    root = Path(args.workspace)
+    if root.exists() and not root.is_dir():
+        raise LookupError(f"--workspace {args.workspace} is a file, not a workspace folder")
+    if not root.is_dir():
         raise LookupError(
             f"no workspace at {args.workspace} (run a workflow with molexp run first)"
         )

@@ -20,7 +20,6 @@ same for remote tasks.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import traceback
 from collections import deque
@@ -38,7 +37,7 @@ from molexp.runtime.result import TaskFailure, WorkflowResult
 from molexp.workflow.actor import Actor
 from molexp.workflow.graph import Workflow
 from molexp.workflow.task import Task
-from molexp.workspace.encoding import to_json_value
+from molexp.workspace.encoding import dumps, to_json_value
 
 if TYPE_CHECKING:
     from molexp.workspace.run_context import RunContext
@@ -489,7 +488,7 @@ class _Execution:
         what = f"actor {task_id!r} message recorded to log {name!r}"
 
         def record(message: Any) -> None:
-            log.append(json.dumps(to_json_value(message, what=what), separators=(",", ":")))
+            log.append(dumps(to_json_value(message, what=what)))
 
         return record
 

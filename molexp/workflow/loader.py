@@ -108,6 +108,14 @@ def import_located(located: Located) -> LoadedModule:
                 f"{exc.filename}:{exc.lineno}: syntax error while importing "
                 f"{located.name}: {exc.msg}"
             ) from exc
+        except SystemExit as exc:
+            # Script code at module level (argparse, sys.exit()): importing must not end
+            # the command with the script's exit status and no run.
+            raise WorkflowLoadError(
+                f"{located.file}: importing {located.name} called sys.exit({exc.code!r})"
+                f"{_raised_at(exc, located.file)}; a workflow module must not exit when imported (put "
+                "script code under `if __name__ == '__main__':`)"
+            ) from exc
         except Exception as exc:
             raise WorkflowLoadError(
                 f"{located.file}: importing {located.name} failed: {type(exc).__name__}: {exc}"
@@ -116,10 +124,13 @@ def import_located(located: Located) -> LoadedModule:
     return LoadedModule(located.name, located.file, module)
 
 
-def _raised_at(exc: BaseException) -> str:
-    """`` (raised at path/tasks.py:3)``: the innermost frame, where the user's bug is."""
+def _raised_at(exc: BaseException, prefer: Path | None = None) -> str:
+    """`` (raised at path/tasks.py:3)``: the innermost frame, where the user's bug is, or
+    the innermost line of ``prefer`` (the module whose import called e.g. argparse's exit)."""
     frames = traceback.extract_tb(exc.__traceback__)
     user = [f for f in frames if "importlib" not in f.filename]
+    if prefer is not None:
+        user = [f for f in user if Path(f.filename) == prefer] or user
     if not user:
         return ""
     frame = user[-1]

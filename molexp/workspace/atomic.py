@@ -97,7 +97,8 @@ def atomic_write_json(path: Path, value: Any, *, fsync: bool = True) -> None:
 
 def dump_json_line(value: Any) -> bytes:
     """One compact JSON line (``\\n``-terminated) for an append-only JSON-lines file."""
-    return (json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode()
 
 
 class FileLock:

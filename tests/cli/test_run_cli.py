@@ -93,19 +93,23 @@ def run_id(stdout: str) -> str:
     return match.group(1)
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"non-standard JSON constant {name} in run.json")
+
+
 def with_results(doc: dict[str, object], path: Path) -> dict[str, object]:
     """run.json's results updated by the appended results.jsonl (a later key wins)."""
     results = dict(doc["results"])  # type: ignore[call-overload]
     if path.exists():
         for line in path.read_text().splitlines():
-            entry = json.loads(line)
+            entry = json.loads(line, parse_constant=_no_constant)
             results[entry["key"]] = entry["value"]
     return {**doc, "results": results}
 
 
 def run_json(project: Path, rid: str) -> dict[str, object]:
     [path] = (project / "molexp-workspace").rglob(f"runs/{rid}/run.json")
-    data: dict[str, object] = json.loads(path.read_text())
+    data: dict[str, object] = json.loads(path.read_text(), parse_constant=_no_constant)
     return with_results(data, path.with_name("results.jsonl"))
 
 
@@ -305,6 +309,12 @@ def test_the_main_example_end_to_end(tmp_path: Path) -> None:
     )  # a chain of 2
 
 
-def test_the_main_example_generated_contexts_are_current() -> None:
-    proc = molexp("check", "examples/lj_fluid/workflow.py", "--mypy-arg=--strict", cwd=ROOT)
+def test_the_main_example_generated_contexts_are_current(tmp_path: Path) -> None:
+    proc = molexp(
+        "check",
+        "examples/lj_fluid/workflow.py",
+        "--mypy-arg=--strict",
+        f"--mypy-arg=--cache-dir={tmp_path / 'mypy-cache'}",  # not .mypy_cache in the repo
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

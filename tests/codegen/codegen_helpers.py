@@ -119,7 +119,9 @@ def run_pyright(
         encoding="utf-8",
     )
     proc = subprocess.run(
-        ["basedpyright", "--outputjson", "-p", str(config), *[str(t) for t in targets]],
+        # The venv's basedpyright (its module), never whatever is first on PATH.
+        [sys.executable, "-m", "basedpyright", "--outputjson", "-p", str(config)]
+        + [str(t) for t in targets],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -4,6 +4,7 @@ comment must appear verbatim in that file, and the documented commands work."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from codegen_helpers import REPO, molexp
@@ -29,8 +30,14 @@ def test_excerpt_is_verbatim(doc: str, path: str, body: str) -> None:
     assert body in (REPO / path).read_text(), f"{doc}: excerpt of {path} is out of date"
 
 
-def test_documented_check_command_passes() -> None:
+def test_documented_check_command_passes(tmp_path: Path) -> None:
     text = (REPO / "README.md").read_text()
     assert "molexp check examples/typed/workflow.py --mypy-arg=--strict" in text
-    proc = molexp("check", "examples/typed/workflow.py", "--mypy-arg=--strict", cwd=REPO)
+    proc = molexp(
+        "check",
+        "examples/typed/workflow.py",
+        "--mypy-arg=--strict",
+        f"--mypy-arg=--cache-dir={tmp_path / 'mypy-cache'}",  # not .mypy_cache in the repo
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -81,6 +81,7 @@ def test_goldens_are_ruff_formatted_and_pyflakes_clean() -> None:
             "-m",
             "ruff",
             "format",
+            "--no-cache",  # not .ruff_cache in the repository
             "--isolated",
             "--check",
             "--line-length",

@@ -8,8 +8,8 @@ error into a failure; mypy also fails when the error code differs).
 
 from __future__ import annotations
 
+import importlib.util
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,11 +43,11 @@ def test_mypy_strict_on_samples(tmp_path: Path) -> None:
 
 
 def test_basedpyright_strict_on_samples() -> None:
-    exe = shutil.which("basedpyright")
-    if exe is None:
+    if importlib.util.find_spec("basedpyright") is None:
         pytest.fail("basedpyright is a dev dependency: pip install -e '.[dev]'")
-    proc = subprocess.run(
-        [exe, "-p", str(HERE / "pyrightconfig.json"), *map(str, SAMPLES)],
+    proc = subprocess.run(  # this interpreter's basedpyright, not the first on PATH
+        [sys.executable, "-m", "basedpyright", "-p", str(HERE / "pyrightconfig.json")]
+        + list(map(str, SAMPLES)),
         cwd=HERE,
         capture_output=True,
         text=True,

@@ -43,6 +43,32 @@ def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.Comple
     )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name} (NaN/Infinity) in what molexp wrote")
+
+
+def strict_loads(data: str | bytes) -> Any:
+    """``json.loads`` that rejects NaN/Infinity (which plain json.loads accepts)."""
+    return json.loads(data, parse_constant=_no_constant)
+
+
+def assert_strict_json_tree(root: Path, *, lines: bool = True) -> int:
+    """Every ``*.json`` file and (``lines``) every complete ``*.jsonl`` line under ``root``
+    is strict JSON; returns how many documents were checked. A crash may leave a torn line
+    in a manifest (skipped by readers): pass ``lines=False`` there."""
+    checked = 0
+    for path in sorted(root.rglob("*.json")):
+        strict_loads(path.read_bytes())
+        checked += 1
+    for path in sorted(root.rglob("*.jsonl")) if lines else ():
+        data = path.read_bytes()
+        for line in data[: data.rfind(b"\n") + 1].split(b"\n"):
+            if line.strip():
+                strict_loads(line)
+                checked += 1
+    return checked
+
+
 def manifest_records(root: Path) -> list[dict[str, Any]]:
     """Every complete, parseable record of every manifest under ``root``."""
     records = []
@@ -54,6 +80,7 @@ def manifest_records(root: Path) -> list[dict[str, Any]]:
                     record = json.loads(line)
                 except ValueError:
                     continue  # a terminated torn line
+                strict_loads(line)  # a whole line that parses is strict JSON
                 records.append(record)
     return records
 

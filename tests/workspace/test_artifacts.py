@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from molexp.workspace import ArtifactAsset, AssetNameError, RunContext, Workspace
 
-from .conftest import manifest_records
+from .conftest import manifest_records, strict_loads
 
 
 @attrs.frozen
@@ -81,7 +80,7 @@ def test_saving_a_name_twice_keeps_both_versions(rc: RunContext) -> None:
     second = store.save("model/weights.json", {"step": 2})
     assert (first.version, second.version) == (1, 2) and first.path != second.path
     assert first.load() == {"step": 1} and second.load() == {"step": 2}
-    assert json.loads((rc.path / "artifacts/model/weights.json").read_text()) == {"step": 2}
+    assert strict_loads((rc.path / "artifacts/model/weights.json").read_bytes()) == {"step": 2}
     assert [a.version for a in store.versions("model/weights.json")] == [1, 2]
     assert store.load("model/weights.json", version=1) == {"step": 1}
     assert store.get("model/weights.json").version == 2  # type: ignore[union-attr]

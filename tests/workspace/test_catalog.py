@@ -12,7 +12,7 @@ import pytest
 from molexp.profile import ProfileConfig
 from molexp.workspace import Workspace
 
-from .conftest import catalog_view, manifest_view
+from .conftest import catalog_view, manifest_view, strict_loads
 
 
 def _populate(ws: Workspace) -> None:
@@ -114,7 +114,7 @@ def test_record_appended_without_catalog_insert_is_indexed_on_open(ws: Workspace
     run = ws.project("p").experiment("e").add_run()
     with run.start() as rc:
         rc.artifact.save("a.txt", "a")
-        record = json.loads((run.path / "manifest.jsonl").read_text().splitlines()[0])
+        record = strict_loads((run.path / "manifest.jsonl").read_text().splitlines()[0])
         ghost = {**record, "id": "f" * 32, "name": "ghost.txt", "version": 1}
         with open(run.path / "manifest.jsonl", "a") as fh:
             fh.write(json.dumps(ghost) + "\n")
@@ -148,7 +148,9 @@ def test_torn_last_line_is_ignored_then_terminated(ws: Workspace) -> None:
     with fresh.run(run.id).attach() as rc:
         rc.artifact.save("b.txt", "b")  # the torn line is terminated, not merged
     lines = manifest.read_bytes().split(b"\n")
-    assert lines[1] == b'{"id": "torn", "kind": "artif' and json.loads(lines[2])["name"] == "b.txt"
+    assert (
+        lines[1] == b'{"id": "torn", "kind": "artif' and strict_loads(lines[2])["name"] == "b.txt"
+    )
     assert {a.name for a in Workspace(ws.root).catalog.query_assets()} == {"a.txt", "b.txt"}
 
 

@@ -3,7 +3,6 @@ run reads as interrupted and every result set before the kill is there."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -17,7 +16,13 @@ import pytest
 
 from molexp.workspace import RunStatus, Workspace
 
-from .conftest import catalog_view, manifest_records, manifest_view, python_env
+from .conftest import (
+    assert_strict_json_tree,
+    catalog_view,
+    manifest_records,
+    manifest_view,
+    python_env,
+)
 
 WORKER = str(Path(__file__).with_name("_crash_worker.py"))
 FORKED_KILLS = 24
@@ -38,8 +43,7 @@ class Outcome:
 
 
 def _verify(root: Path, outcome: Outcome, expected: dict[str, int]) -> None:
-    for path in root.rglob("*.json"):
-        json.loads(path.read_text())  # every JSON file parses (temp files are *.tmp)
+    assert_strict_json_tree(root, lines=False)  # every JSON file parses strictly (not *.tmp)
     ws = Workspace(root)
     try:
         assert catalog_view(ws) == manifest_view(root)  # reconciled on open

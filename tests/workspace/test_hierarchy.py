@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import attrs
 import pytest
 
 from molexp.workspace import RunNotFoundError, RunStateError, RunStatus, Workspace
+
+from .conftest import strict_loads
 
 
 def test_nothing_is_written_until_the_first_write(tmp_path: Path) -> None:
@@ -29,7 +30,7 @@ def test_nothing_is_written_until_the_first_write(tmp_path: Path) -> None:
 
 def test_add_run_records_params_and_pending_status(ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run(params={"lr": 0.1, "layers": [1, 2]}, tags=["a"])
-    doc = json.loads((run.path / "run.json").read_text())
+    doc = strict_loads((run.path / "run.json").read_bytes())
     assert doc["status"] == "pending" and doc["params"] == {"lr": 0.1, "layers": [1, 2]}
     assert doc["project"] == "p" and doc["experiment"] == "e" and doc["run_id"] == run.id
     assert run.status is RunStatus.PENDING

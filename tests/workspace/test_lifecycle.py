@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ import pytest
 from molexp.profile import ProfileConfig
 from molexp.workspace import RunContext, RunStateError, RunStatus, Workspace
 
-from .conftest import python_env
+from .conftest import python_env, strict_loads
 
 
 def test_success_records_profile_timestamps_and_results(ws: Workspace) -> None:
@@ -29,7 +28,7 @@ def test_success_records_profile_timestamps_and_results(ws: Workspace) -> None:
         # durable as soon as set: another workspace object (another process) sees it
         assert Workspace(ws.root).run(run.id).results == {"energy": -1.5}
     assert run.status is RunStatus.SUCCEEDED
-    doc = json.loads((run.path / "run.json").read_text())
+    doc = strict_loads((run.path / "run.json").read_bytes())
     assert doc["profile"] == {
         "name": "quick",
         "config": {"steps": 10, "engine": {"name": "lammps"}},

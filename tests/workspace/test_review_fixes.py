@@ -4,7 +4,6 @@ the failed task recorded with the run error."""
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import os
 import stat
@@ -14,6 +13,8 @@ from typing import Any
 import pytest
 
 from molexp import Task, TaskContext, Workflow, WorkflowRuntime, Workspace
+
+from .conftest import assert_strict_json_tree
 
 
 def test_non_finite_floats_are_rejected_naming_where(tmp_path: Path) -> None:
@@ -28,8 +29,7 @@ def test_non_finite_floats_are_rejected_naming_where(tmp_path: Path) -> None:
         rc.set_result("energy", -1.0)
     assert run.results == {"energy": -1.0}
     assert run.assets() == []  # nothing written for the rejected save
-    for path in run.path.rglob("*.json"):
-        json.loads(path.read_text())  # strict parse
+    assert assert_strict_json_tree(run.path) > 0  # NaN/Infinity would not parse
 
 
 def test_versions_are_read_only_so_the_latest_view_cannot_rewrite_history(tmp_path: Path) -> None:
