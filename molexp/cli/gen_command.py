@@ -204,7 +204,8 @@ def _check(args: argparse.Namespace) -> int:
     mypy_args: list[str] = list(args.mypy_args)
     with tempfile.TemporaryDirectory(prefix="molexp-check-") as tmp:
         files, edge_maps = _mypy_targets(artifacts, Path(tmp))
-        mypy_status = _run_mypy([*files, *mypy_args], artifacts, edge_maps)
+        stub_folders = [str(a.path.parent) for a in artifacts if a.stub]
+        mypy_status = _run_mypy([*files, *mypy_args], edge_maps, stub_folders)
     return max(status, mypy_status)
 
 
@@ -241,12 +242,25 @@ def _edge_lines(text: str) -> list[tuple[int, str]]:
 
 
 def _run_mypy(
-    argv: list[str], artifacts: list[Artifact], edge_maps: dict[Path, list[tuple[int, str]]]
+    argv: list[str], edge_maps: dict[Path, list[tuple[int, str]]], stub_folders: list[str]
 ) -> int:
+    """mypy as the user runs it: their configuration and their interpreter's search path
+    (molexp is found there like any installed package). The one addition is the folder
+    that ``--stubs DIR`` names, so the stub contexts resolve without a ``mypy_path``."""
     from mypy import api as mypy_api
 
-    _extend_mypypath(artifacts)
-    stdout, stderr, code = mypy_api.run(argv)
+    saved = os.environ.get("MYPYPATH")
+    current = [p for p in (saved or "").split(os.pathsep) if p]
+    search = current + [p for p in dict.fromkeys(stub_folders) if p not in current]
+    if search:
+        os.environ["MYPYPATH"] = os.pathsep.join(search)
+    try:
+        stdout, stderr, code = mypy_api.run(argv)
+    finally:
+        if saved is None:
+            os.environ.pop("MYPYPATH", None)
+        else:
+            os.environ["MYPYPATH"] = saved
     for line in stdout.splitlines():
         print(_annotate(line, edge_maps))
     if stderr:
@@ -270,20 +284,3 @@ def _annotate(line: str, edge_maps: dict[Path, list[tuple[int, str]]]) -> str:
         if start <= number:
             owner = name
     return line if owner is None else f"{line}  [in {owner}]"
-
-
-def _extend_mypypath(artifacts: list[Artifact]) -> None:
-    """Let mypy find molexp when it is installed as an editable finder, and the stubs."""
-    import molexp
-
-    extra: list[str] = []
-    molexp_root = Path(molexp.__file__).resolve().parent.parent
-    if "site-packages" not in molexp_root.parts and "dist-packages" not in molexp_root.parts:
-        extra.append(str(molexp_root))
-    for artifact in artifacts:
-        if artifact.stub:
-            extra.append(str(artifact.path.parent))
-    current = [p for p in os.environ.get("MYPYPATH", "").split(os.pathsep) if p]
-    merged = current + [p for p in extra if p not in current]
-    if merged:
-        os.environ["MYPYPATH"] = os.pathsep.join(merged)
