@@ -116,7 +116,8 @@ def _plan_all(args: argparse.Namespace) -> tuple[list[Artifact], bool]:
             continue
         for warning in artifact.warnings:
             print(f"molexp: warning: {warning}", file=sys.stderr)
-        clash = next((a for a in artifacts if a.path == artifact.path), None)
+        mine = {p for p, _ in artifact.files}
+        clash = next((a for a in artifacts if mine & {p for p, _ in a.files}), None)
         if clash is not None:
             # Two modules with one file name (stubs are named by stem): one would overwrite
             # the other's contexts.
@@ -147,14 +148,12 @@ def _gen(args: argparse.Namespace) -> int:
     if args.check:
         status = _report_check(artifacts)
         return 2 if failed else status
-    from molexp_codegen.api import write
+    from molexp_codegen.api import written
 
     for artifact in artifacts:
-        shown = os.path.relpath(artifact.path)
-        if write(artifact):
-            print(f"wrote {shown}")
-        else:
-            print(f"{shown} is up to date")
+        for path, rewritten in written(artifact):
+            shown = os.path.relpath(path)
+            print(f"wrote {shown}" if rewritten else f"{shown} is up to date")
     return 2 if failed else 0
 
 
@@ -163,19 +162,19 @@ def _report_check(artifacts: list[Artifact]) -> int:
 
     status = 0
     for artifact in artifacts:
-        shown = os.path.relpath(artifact.path)
-        state, diff = compare(artifact)
-        if state == "current":
-            print(f"{shown} is up to date")
-        elif state == "missing":
-            print(f"{shown} is missing: run molexp gen {_source_arg(artifact)}")
-            status = 1
-        else:
-            print(f"{shown} is stale: run molexp gen {_source_arg(artifact)}")
-            sys.stdout.write(diff)
-            status = 1
+        for path, state, diff in compare(artifact):
+            shown = os.path.relpath(path)
+            if state == "current":
+                print(f"{shown} is up to date")
+            elif state == "missing":
+                print(f"{shown} is missing: run molexp gen {_source_arg(artifact)}")
+                status = 1
+            else:
+                print(f"{shown} is stale: run molexp gen {_source_arg(artifact)}")
+                sys.stdout.write(diff)
+                status = 1
     folders = [a.path.parent for a in artifacts]
-    for orphan in find_orphans(folders, [a.path for a in artifacts]):
+    for orphan in find_orphans(folders, [p for a in artifacts for p, _ in a.files]):
         print(f"{os.path.relpath(orphan)} is orphaned: its workflow module is gone; delete it")
         status = 1
     return status
@@ -227,8 +226,8 @@ def _mypy_targets(
             checks.write_text(artifact.checks_text(), encoding="utf-8")
             targets.append(str(checks))
             edge_maps[checks.resolve()] = _edge_lines(checks.read_text(encoding="utf-8"))
-        else:
-            edge_maps[artifact.path.resolve()] = _edge_lines(artifact.text)
+        elif artifact.edges_path is not None:
+            edge_maps[artifact.edges_path.resolve()] = _edge_lines(artifact.edges_text)
     return targets, edge_maps
 
 
