@@ -47,23 +47,28 @@ PROJECT = {
     "labflow/tasks.py": """\
         from __future__ import annotations
 
+        from typing_extensions import override
+
         from labflow.models import State, Structure, Trajectory
         from labflow.workflow_contexts import SimulateContext
         from molexp import Task, TaskContext
 
 
         class Build(Task[TaskContext[State, None, int], Structure]):
+            @override
             async def execute(self, ctx: TaskContext[State, None, int]) -> Structure:
                 return Structure(("Ar",) * ctx.inputs)
 
 
         class Simulate(Task[SimulateContext, Trajectory]):
+            @override
             async def execute(self, ctx: SimulateContext) -> Trajectory:
                 ctx.state.steps += 1
                 return Trajectory(frames=10 * len(ctx.inputs.symbols))
 
 
         class Analyze(Task[TaskContext[State, None, Trajectory], float]):
+            @override
             async def execute(self, ctx: TaskContext[State, None, Trajectory]) -> float:
                 return float(ctx.inputs.frames)
         """,
