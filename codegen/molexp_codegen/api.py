@@ -1,8 +1,12 @@
 """The generator's entry points: plan an artifact, write it, or compare it with the disk.
 
 ``plan`` runs the whole pipeline (import with placeholders -> model -> templates) and
-returns the text; ``write`` only touches the file when the text changed (so mypy's cache
+returns the text; ``write`` only touches a file when its text changed (so mypy's cache
 stays warm); ``compare`` is what ``--check`` reports (missing, stale with a diff, orphans).
+
+A runtime artifact is two files: ``<stem>_contexts.py`` (the contexts, which the task
+modules import) and ``<stem>_edges.py`` (the edge checks, which import the task modules and
+the contexts; nothing imports it). Kept apart, they form no import cycle with the tasks.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ __all__ = [
     "Status",
     "compare",
     "default_output",
+    "edges_output",
     "find_orphans",
     "plan",
     "project_line_length",
     "write",
+    "written",
 ]
 
 HEADER = re.compile(
@@ -52,6 +58,16 @@ class Artifact:
     located: Located
     warnings: tuple[str, ...]
     stub: bool
+    edges_path: Path | None = None
+    """The edge checks module beside a runtime module (None for a stub)."""
+    edges_text: str = ""
+
+    @property
+    def files(self) -> tuple[tuple[Path, str], ...]:
+        """Every file this artifact writes: the contexts, then the edge checks."""
+        if self.edges_path is None:
+            return ((self.path, self.text),)
+        return ((self.path, self.text), (self.edges_path, self.edges_text))
 
     @property
     def module_name(self) -> str:
@@ -62,8 +78,17 @@ class Artifact:
         return f"{parent}.{self.path.stem}" if parent else self.path.stem
 
     def checks_text(self) -> str:
-        """The edge checks of a stub, as a module importing the stub's contexts."""
+        """The edge checks, as a module importing the contexts."""
+        return self.edges_text if self.edges_path is not None else self.render_checks()
+
+    def render_checks(self) -> str:
         return render_checks(self.spec, self.module_name)
+
+
+def edges_output(contexts: Path) -> Path:
+    """``x_contexts.py`` -> ``x_edges.py`` (another name ``y.py`` -> ``y_edges.py``)."""
+    stem = contexts.stem.removesuffix("_contexts")
+    return contexts.with_name(f"{stem}_edges.py")
 
 
 def default_output(located: Located, stubs: Path | None) -> Path:
@@ -114,9 +139,26 @@ def plan(
     workflows = find_workflows(loaded, workflow)
     source = Path(os.path.relpath(located.file, out.parent)).as_posix()
     spec, warnings = build_module(workflows, source=source, stub=stub, line_length=line_length)
-    text = render_stub(spec) if stub else render_module(spec)
-    _check_compiles(text, out, located)
-    return Artifact(out, text, spec, located, tuple(warnings), stub)
+    if stub:
+        text = render_stub(spec)
+        _check_compiles(text, out, located)
+        return Artifact(out, text, spec, located, tuple(warnings), stub)
+    edges = edges_output(out)
+    if edges == out:
+        raise CodegenError(f"{out}: the output must not end in _edges.py (the edge checks' name)")
+    artifact = Artifact(
+        out,
+        render_module(spec, edges_module=edges.stem),
+        spec,
+        located,
+        tuple(warnings),
+        stub,
+        edges_path=edges,
+    )
+    artifact = attrs.evolve(artifact, edges_text=artifact.render_checks())
+    for path, text in artifact.files:
+        _check_compiles(text, path, located)
+    return artifact
 
 
 def _check_compiles(text: str, out: Path, located: Located) -> None:
@@ -133,11 +175,19 @@ def _check_compiles(text: str, out: Path, located: Located) -> None:
 
 
 def write(artifact: Artifact) -> bool:
-    """Write the artifact if its text changed; True when the file was (re)written."""
-    path = artifact.path
+    """Write every file of the artifact whose text changed; True when one was (re)written."""
+    return any([_write_file(path, text) for path, text in artifact.files])
+
+
+def written(artifact: Artifact) -> list[tuple[Path, bool]]:
+    """Write the artifact's files; per file, whether it was (re)written."""
+    return [(path, _write_file(path, text)) for path, text in artifact.files]
+
+
+def _write_file(path: Path, text: str) -> bool:
     mode = 0o644
     try:
-        if path.read_text(encoding="utf-8") == artifact.text:
+        if path.read_text(encoding="utf-8") == text:
             return False
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
@@ -146,7 +196,7 @@ def write(artifact: Artifact) -> bool:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(artifact.text)
+            handle.write(text)
         os.chmod(tmp, mode)  # mkstemp creates 0600; a generated module is an ordinary file
         os.replace(tmp, path)
     except BaseException:
@@ -155,19 +205,23 @@ def write(artifact: Artifact) -> bool:
     return True
 
 
-def compare(artifact: Artifact) -> tuple[Status, str]:
-    """``current``, ``missing`` or ``stale`` with the unified diff (disk -> expected)."""
-    path = artifact.path
+def compare(artifact: Artifact) -> list[tuple[Path, Status, str]]:
+    """Per file: ``current``, ``missing`` or ``stale`` with the unified diff (disk ->
+    expected)."""
+    return [(path, *_compare_file(path, text)) for path, text in artifact.files]
+
+
+def _compare_file(path: Path, text: str) -> tuple[Status, str]:
     try:
         existing = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return "missing", ""
-    if existing == artifact.text:
+    if existing == text:
         return "current", ""
     shown = os.path.relpath(path)
     diff = difflib.unified_diff(
         existing.splitlines(keepends=True),
-        artifact.text.splitlines(keepends=True),
+        text.splitlines(keepends=True),
         fromfile=f"{shown} (on disk)",
         tofile=f"{shown} (generated)",
     )

@@ -169,6 +169,7 @@ class _Pending:
     prefix: str
     msg_in: TypeNode | None
     channels: tuple[_RawField, ...]
+    returns_none: bool = False
 
 
 class _Builder:
@@ -246,6 +247,7 @@ class _Builder:
                         prefix=prefix,
                         msg_in=msg_in,
                         channels=channels,
+                        returns_none=isinstance(outputs[node.id], NoneT),
                     )
                 )
                 in_bases = [*symbols(state), *symbols(deps), *symbols(node_input)]
@@ -305,16 +307,17 @@ class _Builder:
         stub_local = {**local, **{s: s.qualname for s in stub_syms}}
         type_imports = _import_lines(stub_local, [*stub_syms, *used_syms])
         check_imports = _import_lines(local, check_syms)
-        all_imports = _import_lines(
-            local, [s for s in [*used_syms, *check_syms] if s not in _PREBOUND]
-        )
+        # The runtime module imports the types only: the task classes (which import the
+        # contexts) are imported by the edge checks module, so no import cycle.
+        all_imports = _import_lines(local, [s for s in used_syms if s not in _PREBOUND])
         exports = sorted(
             [c.name for c in contexts] + [c.inputs.name for c in contexts if c.inputs is not None],
             key=dunder_all_key,
         )
-        runtime_typing = ["TYPE_CHECKING", "final"]
+        runtime_typing = ["TYPE_CHECKING"] if all_imports else []
         if any(c.inputs is not None for c in contexts):
-            runtime_typing.insert(1, "TypedDict")
+            runtime_typing.append("TypedDict")
+        runtime_typing.append("final")
         runtime_molexp: list[tuple[str, tuple[str, ...]]] = [
             ("molexp", ("ActorContext", "TaskContext") if actors else ("TaskContext",))
         ]
@@ -465,6 +468,7 @@ class _Builder:
             "task": task_name(node.id),
             "context": item.context,
             "actor": node.is_actor,
+            "returns_none": item.returns_none,
         }
         edges: list[EdgeSpec] = []
         if node.input_shape == "root":

@@ -118,6 +118,9 @@ class EdgeSpec:
     key: str | None = None
     actor: bool = False
     upstream_actor: bool = False
+    returns_none: bool = False
+    """The task's ``execute`` returns None: its result is not kept (mypy refuses
+    ``_ = None-returning call``; basedpyright warns on an unused non-None result)."""
 
 
 @attrs.frozen
@@ -131,11 +134,11 @@ class ModuleSpec:
     line_length: int
     runtime_typing: tuple[str, ...]
     imports: tuple[ImportLine, ...]
-    """Everything the module imports under ``TYPE_CHECKING`` (types, tasks, helpers)."""
+    """What the runtime module imports under ``TYPE_CHECKING``: the types only."""
     type_imports: tuple[ImportLine, ...]
     """What a stub imports: the types, ``TaskContext``, ``TypedDict`` and ``final``."""
     check_imports: tuple[ImportLine, ...]
-    """What the edge checks need (task classes, helpers)."""
+    """What the edge checks module needs besides the contexts (task classes, helpers)."""
     contexts: tuple[ContextSpec, ...]
     edges: tuple[EdgeSpec, ...]
     exports: tuple[str, ...]

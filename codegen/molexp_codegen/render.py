@@ -1,7 +1,7 @@
 """``ModuleSpec`` -> source text, through the Jinja templates in ``templates/``.
 
 One template per artifact (``contexts.py.jinja`` the runtime module, ``contexts.pyi.jinja``
-the stub, ``checks.py.jinja`` the edge checks of a stub), shared macros in
+the stub, ``checks.py.jinja`` the edge checks of either), shared macros in
 ``macros.jinja``. ``StrictUndefined`` turns a template typo into an error, not a blank.
 """
 
@@ -11,6 +11,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import attrs
 import jinja2
 
 from molexp_codegen.build import natural_key
@@ -83,9 +84,9 @@ def _render(template: str, **context: Any) -> str:
     return text.rstrip("\n") + "\n"
 
 
-def render_module(spec: ModuleSpec) -> str:
-    """The runtime module (``<stem>_contexts.py``)."""
-    return _render("contexts.py.jinja", m=spec)
+def render_module(spec: ModuleSpec, edges_module: str = "") -> str:
+    """The runtime module (``<stem>_contexts.py``); ``edges_module`` names its checks."""
+    return _render("contexts.py.jinja", m=spec, edges_module=edges_module)
 
 
 def render_stub(spec: ModuleSpec) -> str:
@@ -94,9 +95,18 @@ def render_stub(spec: ModuleSpec) -> str:
 
 
 def render_checks(spec: ModuleSpec, stub_module: str) -> str:
-    """The edge checks of a stub, importing its contexts from ``stub_module``."""
+    """The edge checks (``<stem>_edges.py`` beside a runtime module, or a temporary module
+    for a stub), importing the contexts from ``stub_module``."""
     contexts = tuple(
         sorted(((c.name, None) for c in spec.contexts), key=lambda n: natural_key(n[0]))
     )
-    imports = (*spec.check_imports, ImportLine(stub_module, contexts, 1))
+    # The workflow's own package is first-party (isort's last group, after molexp).
+    package = stub_module.split(".", 1)[0] if "." in stub_module else None
+    lines = [
+        attrs.evolve(line, group=2)
+        if package is not None and line.module.split(".", 1)[0] == package
+        else line
+        for line in (*spec.check_imports, ImportLine(stub_module, contexts, 1))
+    ]
+    imports = tuple(sorted(lines, key=lambda line: (line.group, natural_key(line.module.lower()))))
     return _render("checks.py.jinja", m=spec, imports=imports)

@@ -39,6 +39,7 @@ __all__ = [
     "UnionT",
     "canonical",
     "convert",
+    "public_home",
     "resolve",
     "symbols",
 ]
@@ -297,7 +298,36 @@ class _Converter:
                 f"it is not importable as {module}.{qualname}; "
                 "define it at module level under that name",
             )
-        return Sym(module, qualname)
+        return Sym(public_home(obj, module, qualname), qualname)
+
+
+def _private(module: str) -> bool:
+    return any(part.startswith("_") for part in module.split("."))
+
+
+def public_home(obj: object, module: str, qualname: str) -> str:
+    """The module the generated code imports ``obj`` from.
+
+    A class whose defining module is public is imported from there (a user's own
+    ``pkg.models``: importing it through ``pkg/__init__.py`` instead could close an import
+    cycle). A class defined in a private module (``pathlib._local`` on Python 3.13,
+    ``_io``, ``concurrent.futures._base``) is imported from the shortest public module that
+    re-exports the same object (``pathlib``, ``io``, ``concurrent.futures``): that is the
+    name type checkers and stubs know, and it is the same on every Python version, so the
+    generated module and its graph hash are too. With no public re-export, the defining
+    module stays.
+    """
+    if not _private(module):
+        return module
+    parts = module.split(".")
+    candidates = [".".join(parts[:n]) for n in range(1, len(parts))]
+    if parts[0].startswith("_") and not parts[0].startswith("__"):
+        candidates.insert(0, ".".join([parts[0].lstrip("_"), *parts[1:]]))
+        candidates.insert(0, parts[0].lstrip("_"))
+    for candidate in candidates:
+        if candidate and not _private(candidate) and _lookup(candidate, qualname) is obj:
+            return candidate
+    return module
 
 
 def _dotted_identifier(text: str) -> bool:

@@ -116,7 +116,8 @@ def _plan_all(args: argparse.Namespace) -> tuple[list[Artifact], bool]:
             continue
         for warning in artifact.warnings:
             print(f"molexp: warning: {warning}", file=sys.stderr)
-        clash = next((a for a in artifacts if a.path == artifact.path), None)
+        mine = {p for p, _ in artifact.files}
+        clash = next((a for a in artifacts if mine & {p for p, _ in a.files}), None)
         if clash is not None:
             # Two modules with one file name (stubs are named by stem): one would overwrite
             # the other's contexts.
@@ -147,14 +148,12 @@ def _gen(args: argparse.Namespace) -> int:
     if args.check:
         status = _report_check(artifacts)
         return 2 if failed else status
-    from molexp_codegen.api import write
+    from molexp_codegen.api import written
 
     for artifact in artifacts:
-        shown = os.path.relpath(artifact.path)
-        if write(artifact):
-            print(f"wrote {shown}")
-        else:
-            print(f"{shown} is up to date")
+        for path, rewritten in written(artifact):
+            shown = os.path.relpath(path)
+            print(f"wrote {shown}" if rewritten else f"{shown} is up to date")
     return 2 if failed else 0
 
 
@@ -163,19 +162,19 @@ def _report_check(artifacts: list[Artifact]) -> int:
 
     status = 0
     for artifact in artifacts:
-        shown = os.path.relpath(artifact.path)
-        state, diff = compare(artifact)
-        if state == "current":
-            print(f"{shown} is up to date")
-        elif state == "missing":
-            print(f"{shown} is missing: run molexp gen {_source_arg(artifact)}")
-            status = 1
-        else:
-            print(f"{shown} is stale: run molexp gen {_source_arg(artifact)}")
-            sys.stdout.write(diff)
-            status = 1
+        for path, state, diff in compare(artifact):
+            shown = os.path.relpath(path)
+            if state == "current":
+                print(f"{shown} is up to date")
+            elif state == "missing":
+                print(f"{shown} is missing: run molexp gen {_source_arg(artifact)}")
+                status = 1
+            else:
+                print(f"{shown} is stale: run molexp gen {_source_arg(artifact)}")
+                sys.stdout.write(diff)
+                status = 1
     folders = [a.path.parent for a in artifacts]
-    for orphan in find_orphans(folders, [a.path for a in artifacts]):
+    for orphan in find_orphans(folders, [p for a in artifacts for p, _ in a.files]):
         print(f"{os.path.relpath(orphan)} is orphaned: its workflow module is gone; delete it")
         status = 1
     return status
@@ -204,7 +203,8 @@ def _check(args: argparse.Namespace) -> int:
     mypy_args: list[str] = list(args.mypy_args)
     with tempfile.TemporaryDirectory(prefix="molexp-check-") as tmp:
         files, edge_maps = _mypy_targets(artifacts, Path(tmp))
-        mypy_status = _run_mypy([*files, *mypy_args], artifacts, edge_maps)
+        stub_folders = [str(a.path.parent) for a in artifacts if a.stub]
+        mypy_status = _run_mypy([*files, *mypy_args], edge_maps, stub_folders)
     return max(status, mypy_status)
 
 
@@ -226,8 +226,8 @@ def _mypy_targets(
             checks.write_text(artifact.checks_text(), encoding="utf-8")
             targets.append(str(checks))
             edge_maps[checks.resolve()] = _edge_lines(checks.read_text(encoding="utf-8"))
-        else:
-            edge_maps[artifact.path.resolve()] = _edge_lines(artifact.text)
+        elif artifact.edges_path is not None:
+            edge_maps[artifact.edges_path.resolve()] = _edge_lines(artifact.edges_text)
     return targets, edge_maps
 
 
@@ -241,12 +241,25 @@ def _edge_lines(text: str) -> list[tuple[int, str]]:
 
 
 def _run_mypy(
-    argv: list[str], artifacts: list[Artifact], edge_maps: dict[Path, list[tuple[int, str]]]
+    argv: list[str], edge_maps: dict[Path, list[tuple[int, str]]], stub_folders: list[str]
 ) -> int:
+    """mypy as the user runs it: their configuration and their interpreter's search path
+    (molexp is found there like any installed package). The one addition is the folder
+    that ``--stubs DIR`` names, so the stub contexts resolve without a ``mypy_path``."""
     from mypy import api as mypy_api
 
-    _extend_mypypath(artifacts)
-    stdout, stderr, code = mypy_api.run(argv)
+    saved = os.environ.get("MYPYPATH")
+    current = [p for p in (saved or "").split(os.pathsep) if p]
+    search = current + [p for p in dict.fromkeys(stub_folders) if p not in current]
+    if search:
+        os.environ["MYPYPATH"] = os.pathsep.join(search)
+    try:
+        stdout, stderr, code = mypy_api.run(argv)
+    finally:
+        if saved is None:
+            os.environ.pop("MYPYPATH", None)
+        else:
+            os.environ["MYPYPATH"] = saved
     for line in stdout.splitlines():
         print(_annotate(line, edge_maps))
     if stderr:
@@ -270,20 +283,3 @@ def _annotate(line: str, edge_maps: dict[Path, list[tuple[int, str]]]) -> str:
         if start <= number:
             owner = name
     return line if owner is None else f"{line}  [in {owner}]"
-
-
-def _extend_mypypath(artifacts: list[Artifact]) -> None:
-    """Let mypy find molexp when it is installed as an editable finder, and the stubs."""
-    import molexp
-
-    extra: list[str] = []
-    molexp_root = Path(molexp.__file__).resolve().parent.parent
-    if "site-packages" not in molexp_root.parts and "dist-packages" not in molexp_root.parts:
-        extra.append(str(molexp_root))
-    for artifact in artifacts:
-        if artifact.stub:
-            extra.append(str(artifact.path.parent))
-    current = [p for p in os.environ.get("MYPYPATH", "").split(os.pathsep) if p]
-    merged = current + [p for p in extra if p not in current]
-    if merged:
-        os.environ["MYPYPATH"] = os.pathsep.join(merged)

@@ -103,14 +103,20 @@ def _cache_dir() -> Path:
 
 
 def run_pyright(
-    targets: Sequence[Path], *, cwd: Path, extra_paths: Sequence[Path] = ()
+    targets: Sequence[Path],
+    *,
+    cwd: Path,
+    extra_paths: Sequence[Path] = (),
+    mode: str = "strict",
+    severities: Sequence[str] = ("error",),
 ) -> list[Diagnostic]:
-    """One basedpyright strict run; returns its errors."""
+    """One basedpyright run in ``mode`` (strict by default); returns its diagnostics of
+    the given severities (errors by default), the rule in parentheses after the message."""
     config = cwd / "pyrightconfig.json"
     config.write_text(
         json.dumps(
             {
-                "typeCheckingMode": "strict",
+                "typeCheckingMode": mode,
                 "pythonVersion": "3.11",
                 "extraPaths": [str(REPO), *[str(p) for p in extra_paths]],
                 "reportMissingModuleSource": False,
@@ -132,14 +138,16 @@ def run_pyright(
     return [
         Diagnostic(
             Path(d["file"]).resolve(),
-            d["range"]["start"]["line"] + 1,
+            d.get("range", {"start": {"line": 0}})["start"]["line"] + 1,  # a cycle has no range
             f"{d['message']} ({d.get('rule', '')})",
         )
         for d in report["generalDiagnostics"]
-        if d["severity"] == "error"
+        if d["severity"] in severities
     ]
 
 
 def copy_cases(dest: Path) -> Path:
-    shutil.copytree(CASES, dest, ignore=shutil.ignore_patterns("__pycache__", "*_contexts.py"))
+    shutil.copytree(
+        CASES, dest, ignore=shutil.ignore_patterns("__pycache__", "*_contexts.py", "*_edges.py")
+    )
     return dest

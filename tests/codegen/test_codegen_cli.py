@@ -62,7 +62,7 @@ def test_check_exit_codes_clean_edited_deleted(tmp_path: Path) -> None:
     clean = molexp("gen", "--check", "cg_chain/workflow.py", cwd=tmp_path)
     assert (clean.returncode, clean.stdout.strip()) == (
         0,
-        "cg_chain/workflow_contexts.py is up to date",
+        "cg_chain/workflow_contexts.py is up to date\ncg_chain/workflow_edges.py is up to date",
     )
 
     target.write_text(target.read_text().replace("class AnalyzeContext", "class AnalyseContext"))
@@ -75,8 +75,16 @@ def test_check_exit_codes_clean_edited_deleted(tmp_path: Path) -> None:
     target.unlink()
     deleted = molexp("gen", "--check", "cg_chain/workflow.py", cwd=tmp_path)
     assert deleted.returncode == 1
-    assert "is missing" in deleted.stdout
+    assert "cg_chain/workflow_contexts.py is missing" in deleted.stdout
     assert not target.exists()
+
+    edges = case / "workflow_edges.py"
+    assert molexp("gen", "cg_chain/workflow.py", cwd=tmp_path).returncode == 0
+    edges.write_text(edges.read_text().replace("upstream: Load", "upstream: Simulate"))
+    stale_edges = molexp("gen", "--check", "cg_chain/workflow.py", cwd=tmp_path)
+    assert stale_edges.returncode == 1
+    assert "cg_chain/workflow_edges.py is stale" in stale_edges.stdout, stale_edges.stdout
+    assert "cg_chain/workflow_contexts.py is up to date" in stale_edges.stdout
 
 
 def test_check_reports_orphaned_generated_module(tmp_path: Path) -> None:
@@ -89,6 +97,7 @@ def test_check_reports_orphaned_generated_module(tmp_path: Path) -> None:
     proc = molexp("gen", "--check", "cg_chain/workflow.py", cwd=tmp_path)
     assert proc.returncode == 1
     assert "cg_chain/old_flow_contexts.py is orphaned" in proc.stdout
+    assert "cg_chain/old_flow_edges.py is orphaned" in proc.stdout
 
 
 def test_errors_exit_2_and_name_the_task_and_type(tmp_path: Path) -> None:

@@ -794,7 +794,7 @@ def test_mypy_reports_one_error_per_broken_edge(
     corpus: Path, mypy_errors: dict[str, list[Diagnostic]], case: Case
 ) -> None:
     errors = mypy_errors.get(case.name, [])
-    generated = corpus / f"neg_{case.name}" / "workflow_contexts.py"
+    generated = corpus / f"neg_{case.name}" / "workflow_edges.py"
     found = sorted(((_owner(generated, e.line) or str(e.file)), e.message) for e in errors)
     assert all(e.file == generated.resolve() for e in errors), found
     assert len(found) == len(case.expected), found
@@ -813,7 +813,7 @@ def pyright_errors(corpus: Path) -> dict[str, list[Diagnostic]]:
 def test_basedpyright_reports_one_error_per_broken_edge(
     corpus: Path, pyright_errors: dict[str, list[Diagnostic]], case: Case
 ) -> None:
-    generated = corpus / f"neg_{case.name}" / "workflow_contexts.py"
+    generated = corpus / f"neg_{case.name}" / "workflow_edges.py"
     also = {(generated.parent / name).resolve() for name in case.pyright_also}
     errors = [e for e in pyright_errors.get(case.name, []) if e.file not in also]
     assert all(e.file == generated.resolve() for e in errors), errors

@@ -10,7 +10,7 @@ import pytest
 
 from molexp_codegen.errors import TypeRenderError
 from molexp_codegen.render import environment
-from molexp_codegen.typeexpr import Sym, TypeNode, convert, resolve, symbols
+from molexp_codegen.typeexpr import Sym, TypeNode, convert, public_home, resolve, symbols
 
 UserId = NewType("UserId", int)
 
@@ -56,6 +56,31 @@ def test_renders(tp: Any, text: str) -> None:
 def test_symbols_are_imported_from_their_module() -> None:
     node: TypeNode = convert(dict[str, collections.abc.Sequence[int]], "t")
     assert symbols(node) == [Sym("collections.abc", "Sequence")]
+
+
+def test_private_defining_modules_give_way_to_their_public_re_export() -> None:
+    """Python 3.13 defines Path in pathlib._local; the generated code says pathlib, on every
+    version (the 3.13 CI run renders the cg_types golden, which holds a Path, too)."""
+    import concurrent.futures
+    import io
+    import pathlib
+
+    assert public_home(pathlib.Path, "pathlib._local", "Path") == "pathlib"
+    assert public_home(io.BytesIO, "_io", "BytesIO") == "io"
+    assert (
+        public_home(concurrent.futures.Future, "concurrent.futures._base", "Future")
+        == "concurrent.futures"
+    )
+    assert symbols(convert(pathlib.Path, "t")) == [Sym("pathlib", "Path")]
+    assert symbols(convert(io.BytesIO, "t")) == [Sym("io", "BytesIO")]
+    # A public defining module stays (a package __init__ re-export is not preferred).
+    assert public_home(UserId, __name__, "UserId") == __name__
+    # No public module re-exports it: the private module is the only importable name.
+    assert public_home(_Hidden, "_no_public_twin._impl", "_Hidden") == "_no_public_twin._impl"
+
+
+class _Hidden:
+    pass
 
 
 def test_main_module_types_are_refused_with_the_task_named() -> None:

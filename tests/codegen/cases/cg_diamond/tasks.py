@@ -1,14 +1,8 @@
 from __future__ import annotations
 
-import attrs
-
+from cg_diamond.models import Grid
 from cg_diamond.workflow_contexts import JoinContext, LeftContext, RightContext
 from molexp import Task, TaskContext
-
-
-@attrs.frozen
-class Grid:
-    points: tuple[float, ...]
 
 
 class Prepare(Task[TaskContext[None, None, None], Grid]):
