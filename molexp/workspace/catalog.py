@@ -184,6 +184,18 @@ class DamagedRun:
         return str(self.key.run_id)
 
 
+def _run_keys(rows: Iterable[Sequence[Any]]) -> list[ScopeKey]:
+    """The run keys of catalog rows (project, experiment, run id); a row whose names could
+    not be folder names (a hand-edited or foreign index) is skipped with a warning."""
+    keys = []
+    for project, experiment, run_id in rows:
+        try:
+            keys.append(ScopeKey("run", project, experiment, run_id))
+        except (TypeError, ValueError) as exc:
+            log.warning("catalog row of run %r skipped: %s", run_id, exc)
+    return keys
+
+
 def _read_only_error(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in READ_ONLY_ERRNOS
@@ -1026,7 +1038,7 @@ class Catalog:
             sql += f" LIMIT {limit}"
         with self._lock:
             rows = conn.execute(sql, args).fetchall()
-        return [self._ws._run_handle(ScopeKey("run", p, e, r)) for p, e, r in rows]
+        return [self._ws._run_handle(key) for key in _run_keys(rows)]
 
     def _refresh_running(self, conn: sqlite3.Connection) -> None:
         """Re-check the owners of runs the catalog believes are running."""
@@ -1034,9 +1046,9 @@ class Catalog:
             rows = conn.execute(
                 "SELECT project, experiment, run_id FROM runs WHERE status='running'"
             ).fetchall()
-        for p, e, r in rows:
+        for key in _run_keys(rows):
             try:
-                self._ws._run_handle(ScopeKey("run", p, e, r)).status  # noqa: B018
+                self._ws._run_handle(key).status  # noqa: B018
             except (CorruptRunError, LookupError) as exc:
                 log.warning("%s", exc)
 
@@ -1049,4 +1061,5 @@ class Catalog:
             row = conn.execute(
                 "SELECT project, experiment FROM runs WHERE run_id=?", (run_id,)
             ).fetchone()
-        return None if row is None else ScopeKey("run", row[0], row[1], run_id)
+        keys = _run_keys([(row[0], row[1], run_id)]) if row is not None else []
+        return keys[0] if keys else None

@@ -32,7 +32,7 @@ from typing import Literal
 
 import attrs
 
-from molexp.workspace.names import is_scope_name
+from molexp.workspace.names import check_scope_name, is_scope_name
 
 __all__ = [
     "CATALOG_DIR",
@@ -77,6 +77,17 @@ class ScopeKey:
     project: str | None = None
     experiment: str | None = None
     run_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # A key names folders: from a user, a catalog row or a folder listing, it is checked
+        # here, once, so that no key can point outside the workspace.
+        for kind, name in (
+            ("project", self.project),
+            ("experiment", self.experiment),
+            ("run id", self.run_id),
+        ):
+            if name is not None:
+                check_scope_name(kind, name)
 
     def relpath(self) -> str:
         """The scope folder relative to the workspace root (``""`` for the workspace)."""

@@ -276,3 +276,30 @@ def _fields(staged: Any) -> dict[str, Any]:
     import attrs
 
     return attrs.asdict(staged, recurse=False)
+
+
+def test_a_catalog_row_naming_folders_outside_is_skipped(ws: Workspace, outside: Path) -> None:
+    with ws.project("p").experiment("e").add_run(run_id="mine").start():
+        pass
+    assert [r.id for r in ws.catalog.query_runs()] == ["mine"]  # the index is open
+    # Another process (or a foreign index) adds a row whose names leave the workspace:
+    # following it would read, and (marking a dead owner's run interrupted) write, run.json
+    # there.
+    fake = outside / "projects" / "x" / "experiments" / "y" / "runs" / "ghost"
+    fake.mkdir(parents=True)
+    document = {"run_id": "ghost", "status": "running", "params": {}, "results": {}}
+    (fake / "run.json").write_text(json.dumps(document))
+    escape = os.path.relpath(outside / "projects" / "x", ws.root / "projects")
+    conn = sqlite3.connect(ws.root / ".molexp" / "catalog.sqlite")
+    conn.execute(
+        "INSERT INTO runs(run_id, project, experiment, status, path) VALUES (?, ?, ?, ?, ?)",
+        ("ghost", escape, "y", "running", "x"),
+    )
+    conn.commit()
+    conn.close()
+    assert [r.id for r in ws.catalog.query_runs()] == ["mine"]
+    with pytest.raises(LookupError, match="no run 'ghost'"):
+        ws.run("ghost")
+    assert json.loads((fake / "run.json").read_text()) == document  # untouched
+    with pytest.raises(ValueError, match="invalid project name"):
+        ws.project("../x")
