@@ -14,7 +14,6 @@ that no worker can run fails with ``NoWorkerAvailable`` instead of waiting forev
 from __future__ import annotations
 
 import asyncio
-import collections
 import hashlib
 import logging
 import math
@@ -28,6 +27,7 @@ from typing import Any
 
 from distributed import Client, Future, KilledWorker
 from distributed.core import Status
+from distributed.deploy.spec import ProcessInterface
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from molexp.executors.errors import NoWorkerAvailable, WorkerLost
@@ -248,13 +248,12 @@ class _Watch:
         self.last_worker: tuple[str, str] | None = None  # (name, address) of the last live one
         self.lost_at: float | None = None  # when the live workers went from some to none
         self.arrived: weakref.WeakSet[Any] = weakref.WeakSet()  # jobs whose workers came
-        self.errors = _SubmitErrors()
+        self.failed_jobs: list[Any] = []
         self.task: asyncio.Task[None] | None = None
 
     async def wait(self, task_id: str, future: Future[Any]) -> Any:
         """The future's result; ``NoWorkerAvailable`` naming ``task_id`` if the cluster stalls."""
         if self.task is None:
-            self.errors.attach()
             self.task = asyncio.create_task(self._poll(), name="molexp-dask-watch")
         self.waiting += 1
         result = asyncio.ensure_future(future)
@@ -279,7 +278,6 @@ class _Watch:
 
     async def stop(self) -> None:
         task, self.task = self.task, None
-        self.errors.detach()
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -336,7 +334,12 @@ class _Watch:
         return self._describe(workers, jobs, waited=now - self.since)
 
     def _jobs(self, names: set[str]) -> tuple[list[str], list[str]] | None:
-        """The cluster's worker jobs not yet connected (pending) and never started (failed)."""
+        """The cluster's worker jobs not yet connected (pending) and never started (failed).
+
+        A job counts as arrived once one of its workers was seen; one that came and went
+        (lost, killed at its walltime) is no longer pending, although the SpecCluster keeps
+        it for ``distributed.deploy.lost-worker-timeout`` (15 s).
+        """
         cluster = self.cluster
         if cluster is None:
             return None
@@ -347,6 +350,7 @@ class _Watch:
             return [], []
         pending: list[str] = []
         failed: list[str] = []
+        self.failed_jobs = []
         for name, job in jobs:
             group = (spec.get(name) or {}).get("group")
             expected = {f"{name}{suffix}" for suffix in group} if group else {str(name)}
@@ -356,8 +360,15 @@ class _Watch:
                 continue  # its workers came and went: lost, not pending
             elif getattr(job, "status", None) == Status.created:
                 failed.append(str(name))  # in cluster.workers but never started
+                self.failed_jobs.append(job)
             elif name in spec:
                 pending.append(str(name))
+        # Jobs being submitted (or workers being started) join cluster.workers only once
+        # started; while the cluster corrects its state, what it lacks is under way.
+        lock = getattr(cluster, "_lock", None)
+        if getattr(cluster, "_correct_state_waiting", None) or (lock is not None and lock.locked()):
+            started = {name for name, _job in jobs}
+            pending.extend(str(name) for name in spec if name not in started)
         return pending, failed
 
     def _describe(
@@ -390,7 +401,7 @@ class _Watch:
             kind = type(cluster).__name__
             _pending, failed = jobs
             if failed:
-                errors = self.errors.text()
+                errors = _SUBMIT_ERRORS.text(self.failed_jobs)
                 seen += f"; {kind} could not submit worker job(s) {', '.join(failed)}" + (
                     f": {errors}" if errors else " (see its log for the submit command's error)"
                 )
@@ -419,46 +430,56 @@ def _offers(available: Mapping[str, Any], needed: Mapping[str, float] | None) ->
 
 
 class _SubmitErrors(logging.Handler):
-    """Keeps the errors a SpecCluster logs when it cannot start worker jobs (``sbatch`` failed).
+    """Keeps, per worker job, the error a SpecCluster logged when it could not start it.
 
-    dask-jobqueue's submission runs in a callback of the cluster's event loop; its error is
-    only logged (by tornado or asyncio), so the watch listens to those loggers.
+    dask-jobqueue submits jobs in a callback of the cluster's event loop; when ``sbatch``
+    fails, the error is only logged (by tornado or asyncio, with its traceback). This
+    handler, installed on those two loggers when this module is imported, finds the job in
+    the traceback (``self`` of its ``start``) and remembers the error for the watch.
     """
-
-    _LOGGERS = ("tornado.application", "asyncio")
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
-        self.seen: collections.deque[str] = collections.deque(maxlen=3)
-
-    def attach(self) -> None:
-        for name in self._LOGGERS:
-            logging.getLogger(name).addHandler(self)
-
-    def detach(self) -> None:
-        for name in self._LOGGERS:
-            logging.getLogger(name).removeHandler(self)
+        self.by_job: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
     def emit(self, record: logging.LogRecord) -> None:
-        exc = record.exc_info[1] if record.exc_info else None
-        if exc is None or not _raised_in(exc.__traceback__, "_correct_state_internal"):
-            return
-        text = str(exc).strip()
-        if "stderr:" in text:  # dask-jobqueue: "Command exited with non-zero exit code ..."
-            command = text.split("Command:", 1)[-1].split("stdout:", 1)[0].strip()
-            text = f"{text.split('stderr:', 1)[1].strip()} (command: {command})"
-        self.seen.append(f"{type(exc).__name__}: {' '.join(text.split())}")
+        try:
+            exc = record.exc_info[1] if record.exc_info else None
+            if exc is None:
+                return
+            job = _job_in(exc.__traceback__)
+            if job is None:
+                return
+            text = str(exc).strip()
+            if "stderr:" in text:  # dask-jobqueue: "Command exited with non-zero exit code ..."
+                command = text.split("Command:", 1)[-1].split("stdout:", 1)[0].strip()
+                text = f"{text.split('stderr:', 1)[1].strip()} (command: {command})"
+            self.by_job[job] = f"{type(exc).__name__}: {' '.join(text.split())}"
+        except Exception:  # a log handler must never raise
+            pass
 
-    def text(self) -> str:
-        return "; ".join(dict.fromkeys(self.seen))
+    def text(self, jobs: Sequence[Any]) -> str:
+        return "; ".join(dict.fromkeys(self.by_job[j] for j in jobs if j in self.by_job))
 
 
-def _raised_in(tb: TracebackType | None, function: str) -> bool:
+def _job_in(tb: TracebackType | None) -> Any:
+    """The worker job (``ProcessInterface``) whose ``start`` raised, if the traceback has one."""
+    inside = False
     while tb is not None:
-        if tb.tb_frame.f_code.co_name == function:
-            return True
+        code = tb.tb_frame.f_code
+        if code.co_name == "_correct_state_internal":
+            inside = True
+        elif inside and code.co_name == "start":
+            job = tb.tb_frame.f_locals.get("self")
+            if isinstance(job, ProcessInterface):
+                return job
         tb = tb.tb_next
-    return False
+    return None
+
+
+_SUBMIT_ERRORS = _SubmitErrors()
+for _name in ("tornado.application", "asyncio"):
+    logging.getLogger(_name).addHandler(_SUBMIT_ERRORS)
 
 
 def _loop_of(client: Any) -> asyncio.AbstractEventLoop | None:
