@@ -253,9 +253,9 @@ class _Watch:
 
     async def wait(self, task_id: str, future: Future[Any]) -> Any:
         """The future's result; ``NoWorkerAvailable`` naming ``task_id`` if the cluster stalls."""
+        self.waiting += 1
         if self.task is None:
             self.task = asyncio.create_task(self._poll(), name="molexp-dask-watch")
-        self.waiting += 1
         result = asyncio.ensure_future(future)
         stalled = self.stalled
         try:
@@ -283,19 +283,19 @@ class _Watch:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
+        while True:  # the first look at once: the workers there when the first task waits
             if not self.waiting or self.stalled.done():
                 self.since = None
-                continue
-            try:
-                reason = await self._check()
-            except (TimeoutError, OSError) as exc:
-                # The scheduler went away: the futures themselves fail with the connection.
-                logging.getLogger("molexp.executors").debug("watch: %s", exc)
-                continue
-            if reason is not None and not self.stalled.done():
-                self.stalled.set_result(reason)
+            else:
+                try:
+                    reason = await self._check()
+                except (TimeoutError, OSError) as exc:
+                    # The scheduler went away: the futures fail with the connection.
+                    logging.getLogger("molexp.executors").debug("watch: %s", exc)
+                    reason = None
+                if reason is not None and not self.stalled.done():
+                    self.stalled.set_result(reason)
+            await asyncio.sleep(self.interval)
 
     async def _check(self) -> str | None:
         info = await self.client.scheduler.identity(n_workers=-1)
