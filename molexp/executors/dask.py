@@ -316,10 +316,11 @@ class _Watch:
             for w in workers.values()
             if _offers(w.get("resources") or {}, self.executor.resources)
         ]
+        # Always: it notes which jobs have arrived (a job that came and went is not pending).
+        jobs = self._jobs({str(w.get("name")) for w in workers.values()})
         if able:
             self.since = None
             return None
-        jobs = self._jobs({str(w.get("name")) for w in workers.values()})
         if jobs is not None:
             pending, failed = jobs
             if pending:
