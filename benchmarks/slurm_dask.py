@@ -134,7 +134,10 @@ async def overhead(address: str, n: int, repeats: int) -> None:
             await ours(independent(8))  # warm-up: molexp imported on both workers
             await raw_fan_out()
             print(f"{'shape':<26} {'tasks':>6} {'molexp ms':>10} {'raw ms':>8} {'ratio':>6}")
-            for name, wf, raw in (("fan-out (all at once)", fan, raw_fan_out), ("chain", line, raw_chain)):
+            for name, wf, raw in (
+                ("fan-out (all at once)", fan, raw_fan_out),
+                ("chain", line, raw_chain),
+            ):
                 theirs = await best_of(repeats, raw) / n * 1e3
                 mine = await best_of(repeats, lambda wf=wf: ours(wf)) / n * 1e3  # type: ignore[misc]
                 print(f"{name:<26} {n:>6} {mine:>10.3f} {theirs:>8.3f} {mine / theirs:>6.2f}")
@@ -151,7 +154,7 @@ def lost_worker(logs: Path, folder: Path, timeout: float, repeats: int) -> None:
             wf.add(Sleep(str(folder)), name="md")
             executor = DaskExecutor(client, worker_timeout=timeout, sys_path=[str(HERE)])
 
-            async def main() -> tuple[float, Any]:
+            async def main(wf: Workflow[None, None, None], executor: DaskExecutor) -> Any:
                 pending = asyncio.create_task(WorkflowRuntime().execute(wf, executor=executor))
                 while not list(folder.iterdir()):
                     await asyncio.sleep(0.01)
@@ -161,7 +164,7 @@ def lost_worker(logs: Path, folder: Path, timeout: float, repeats: int) -> None:
                 result = await pending
                 return time.perf_counter() - killed, result
 
-            elapsed, result = asyncio.run(main())
+            elapsed, result = asyncio.run(main(wf, executor))
         assert isinstance(result.failure.exception, NoWorkerAvailable), result.failure
         print(
             f"scancel of the last worker job -> NoWorkerAvailable: {elapsed:.2f} s "
@@ -194,7 +197,9 @@ def main(quick: bool) -> None:
         with slurm_cluster("bench-overhead", logs, cores=2, processes=2) as (cluster, client):
             cluster.scale(jobs=1)
             client.wait_for_workers(2, timeout=120)
-            asyncio.run(overhead(cluster.scheduler_address, 60 if quick else 300, 2 if quick else 5))
+            asyncio.run(
+                overhead(cluster.scheduler_address, 60 if quick else 300, 2 if quick else 5)
+            )
         lost_worker(logs, folder, 5.0, 1 if quick else 3)
         refused(logs)
 
