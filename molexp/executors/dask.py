@@ -289,7 +289,7 @@ class _Watch:
             else:
                 try:
                     reason = await self._check()
-                except (TimeoutError, OSError) as exc:
+                except Exception as exc:  # the watch must outlive a bad look
                     # The scheduler went away: the futures fail with the connection.
                     logging.getLogger("molexp.executors").debug("watch: %s", exc)
                     reason = None
