@@ -249,6 +249,7 @@ class _Watch:
         self.lost_at: float | None = None  # when the live workers went from some to none
         self.arrived: weakref.WeakSet[Any] = weakref.WeakSet()  # jobs whose workers came
         self.failed_jobs: list[Any] = []
+        self.failed_at: float | None = None  # when a failed job submission was first seen
         self.task: asyncio.Task[None] | None = None
 
     async def wait(self, task_id: str, future: Future[Any]) -> Any:
@@ -295,7 +296,8 @@ class _Watch:
                     reason = None
                 if reason is not None and not self.stalled.done():
                     self.stalled.set_result(reason)
-            await asyncio.sleep(self.interval)
+            # Waiting for a failed submission's error text: look again soon.
+            await asyncio.sleep(self.interval if self.failed_at is None else 0.05)
 
     async def _check(self) -> str | None:
         info = await self.client.scheduler.identity(n_workers=-1)
@@ -327,7 +329,13 @@ class _Watch:
                 self.since = None  # queued jobs: wait for them (as long as they are pending)
                 return None
             if failed:
-                return self._describe(workers, jobs, waited=None)
+                # The cluster logs the submit error just after it records the failed job
+                # (on its own thread): give the error up to a second to arrive.
+                if self.failed_at is None:
+                    self.failed_at = now
+                if _SUBMIT_ERRORS.text(self.failed_jobs) or now - self.failed_at >= 1.0:
+                    return self._describe(workers, jobs, waited=None)
+                return None
         if self.since is None:
             self.since = now
         if now - self.since < self.timeout:

@@ -60,7 +60,7 @@ def slurm() -> Iterator[None]:
             subprocess.run([str(SLURM_SCRIPT), "stop"], capture_output=True, timeout=120)
         return
     reason = (
-        "no Slurm controller answers `sinfo` and this user cannot start one; "
+        "no Slurm controller answers `sinfo`, and starting one needs Slurm installed and root; "
         f"run `sudo {SLURM_SCRIPT.relative_to(ROOT)} start` to run the Slurm tests"
     )
     if in_ci:
