@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from molexp.executors.errors import (
+    NoWorkerAvailable,
     RemoteTaskError,
     StateMutationError,
     StateMutationWarning,
@@ -25,6 +26,7 @@ __all__ = [
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
+    "NoWorkerAvailable",
     "RemoteTaskError",
     "StateMutationError",
     "StateMutationWarning",

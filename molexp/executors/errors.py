@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "NoWorkerAvailable",
     "RemoteTaskError",
     "StateMutationError",
     "StateMutationWarning",
@@ -27,6 +28,14 @@ class StateMutationWarning(UserWarning):
 
 class WorkerLost(RuntimeError):
     """The worker process running a task died (crash, ``os._exit``, memory limit, lost node)."""
+
+
+class NoWorkerAvailable(RuntimeError):
+    """No worker could run a submitted task: none for the executor's ``worker_timeout`` while
+    no worker job was pending (the last worker was lost, the cluster was scaled to zero, no
+    worker offers the task's resources), or the cluster's job submissions failed. The
+    message names the task, the executor and what was seen.
+    """
 
 
 class RemoteTaskError(RuntimeError):

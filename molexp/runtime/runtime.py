@@ -97,7 +97,65 @@ class WorkflowRuntime:
         ``executors`` binds the labels given to ``wf.add(..., executor="label")``. When it
         is given, every label of the workflow must be in it (a ValueError names the task);
         without it labels are ignored. Actors always run locally.
+
+        Under a run (``run_context=rc``) an execution that fails (a failed result, or an
+        exception out of ``execute``) or is cancelled marks the run failed or cancelled,
+        with the task and its error, whether or not the caller raises: a tracked run whose
+        workflow failed is never recorded as succeeded.
         """
+        if run_context is None:
+            return await self._execute(
+                workflow,
+                state=state,
+                deps=deps,
+                inputs=inputs,
+                config=config,
+                run_context=None,
+                max_concurrency=max_concurrency,
+                channel_capacity=channel_capacity,
+                observer=observer,
+                executor=executor,
+                executors=executors,
+            )
+        try:
+            result = await self._execute(
+                workflow,
+                state=state,
+                deps=deps,
+                inputs=inputs,
+                config=config,
+                run_context=run_context,
+                max_concurrency=max_concurrency,
+                channel_capacity=channel_capacity,
+                observer=observer,
+                executor=executor,
+                executors=executors,
+            )
+        except BaseException as exc:
+            run_context._execution_ended(exc, cancelled=not isinstance(exc, Exception))
+            raise
+        failure = result.failure
+        if failure is not None:
+            run_context._execution_ended(
+                failure.exception, traceback=failure.traceback, task_id=failure.task_id
+            )
+        return result
+
+    async def _execute(
+        self,
+        workflow: Workflow[S, D, I],
+        *,
+        state: S | None,
+        deps: D | None,
+        inputs: I | None,
+        config: ProfileConfig | Mapping[str, Any] | None,
+        run_context: RunContext | None,
+        max_concurrency: int | None,
+        channel_capacity: int | None,
+        observer: ExecutionObserver | None,
+        executor: Executor | None,
+        executors: Mapping[str, Executor] | None,
+    ) -> WorkflowResult[S]:
         if not isinstance(workflow, Workflow):
             raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
         limit = _check_concurrency(max_concurrency) or self.max_concurrency

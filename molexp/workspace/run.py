@@ -547,8 +547,9 @@ class Run:
         The block's outcome is the run's final status: an exception -> ``failed`` (type,
         message and traceback recorded; the exception propagates), ``CancelledError`` or
         ``KeyboardInterrupt`` -> ``cancelled``, else ``succeeded`` unless ``rc.fail()`` was
-        called. Note that ``WorkflowRuntime.execute`` *returns* a failed result: call
-        ``result.raise_for_status()`` inside the block (or ``rc.fail(...)``).
+        called or a ``WorkflowRuntime.execute(..., run_context=rc)`` ended failed or
+        cancelled (the run is then recorded so, with the task and its error, even if the
+        block carries on without raising).
         """
         return RunSession(self, ProfileConfig.coerce(profile), owner=True)
 
@@ -663,7 +664,7 @@ class RunSession:
     def _finish(self, context: RunContext, exc: BaseException | None) -> None:
         if exc is None:
             error = context._failure
-            status = RunStatus.FAILED if error is not None else RunStatus.SUCCEEDED
+            status = RunStatus(context._failure_status) if error else RunStatus.SUCCEEDED
         elif isinstance(exc, Exception):
             status, error = RunStatus.FAILED, RunError.from_exception(exc)
         else:  # CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit

@@ -143,6 +143,7 @@ class RunContext:
         self._logs_lock = threading.Lock()
         self._closed = False
         self._failure: RunError | None = None
+        self._failure_status = "failed"  # or "cancelled": see _execution_ended
         self._default = TaskRunBinding(self, self._producer(None, None))
         # Staging (on a worker, see molexp.workspace.staging): records wait in memory.
         self._staging = staging
@@ -423,9 +424,9 @@ class RunContext:
     ) -> None:
         """Mark the run failed when its ``with`` block ends, even without an exception.
 
-        For example after ``result = await runtime.execute(...)`` returned a failed
-        ``WorkflowResult``: ``rc.fail(result.failure.exception)`` (or call
-        ``result.raise_for_status()`` inside the block).
+        ``WorkflowRuntime.execute(..., run_context=rc)`` already does this when the
+        workflow fails or is cancelled; ``fail`` is for failures the workflow cannot see
+        (a check of its outputs), and replaces what was recorded.
         """
         if isinstance(error, BaseException):
             self._failure = RunError.from_exception(error, traceback, task_id=task_id)
@@ -433,6 +434,22 @@ class RunContext:
             self._failure = RunError(
                 type="Failure", message=str(error), traceback=traceback, task_id=task_id
             )
+        self._failure_status = "failed"
+
+    def _execution_ended(
+        self,
+        error: BaseException,
+        *,
+        traceback: str | None = None,
+        task_id: str | None = None,
+        cancelled: bool = False,
+    ) -> None:
+        """``WorkflowRuntime.execute`` under this run ended failed (or cancelled): the run
+        ends so too, whether or not the caller raises. The first such record is kept;
+        ``fail()`` overrides it."""
+        if self._failure is None:
+            self._failure = RunError.from_exception(error, traceback, task_id=task_id)
+            self._failure_status = "cancelled" if cancelled else "failed"
 
     # -- the write paths --------------------------------------------------------------------
 

@@ -146,3 +146,19 @@ class ReadState(Task[TaskContext[State, None, Any], list[str]]):
 class Where(Task):
     async def execute(self, ctx: TaskContext) -> str:
         return where()
+
+
+class InSlurmJob(Task):
+    """Returns the Slurm job it ran in (``SLURM_JOB_ID``) after ``seconds`` of sleep; with a
+    ``folder``, first touches ``started-<job id>`` there."""
+
+    def __init__(self, seconds: float = 0.0, folder: str | None = None) -> None:
+        self.seconds = seconds
+        self.folder = folder
+
+    async def execute(self, ctx: TaskContext) -> str | None:
+        job = os.environ.get("SLURM_JOB_ID")
+        if self.folder is not None:
+            Path(self.folder, f"started-{job}").touch()
+        await asyncio.sleep(self.seconds)
+        return job
