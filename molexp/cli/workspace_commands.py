@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from molexp.cli.common import add_workspace_argument, error, format_size, format_value, table
+from molexp.cli.run_table import (
+    RunRow,
+    cell_summary,
+    differing,
+    flatten,
+    parse_where,
+    resolve_run_id,
+)
 
 __all__ = ["register"]
 
@@ -21,8 +31,26 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(handler=runs_list)
     show = runs_sub.add_parser("show", help="show one run: params, profile, results, assets")
     add_workspace_argument(show, inherit=True)
-    show.add_argument("run", metavar="RUN", help="run id")
+    show.add_argument("run", metavar="RUN", help="run id, a unique prefix of one, or 'latest'")
     show.set_defaults(handler=runs_show)
+    compare = runs_sub.add_parser(
+        "compare",
+        help="compare runs: the params that differ, results, status, duration",
+        description=(
+            "Compare runs side by side: params identical in every run are hidden unless "
+            "--all-params; replicas of one cell (same params but 'seed'/'replica') are "
+            "also summarised as mean ± standard error."
+        ),
+    )
+    add_workspace_argument(compare, inherit=True)
+    compare.add_argument(
+        "runs", metavar="RUN", nargs="*", help="run ids, unique prefixes, or 'latest'"
+    )
+    compare.add_argument("--experiment", help="compare every run of this experiment")
+    compare.add_argument("--project", help="with --experiment: its project")
+    compare.add_argument("--all-params", action="store_true", help="also show identical params")
+    compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    compare.set_defaults(handler=runs_compare)
     _run_filters(runs)
     runs.set_defaults(handler=runs_list)
 
@@ -50,9 +78,19 @@ def _run_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status", help="pending, running, succeeded, failed, cancelled, interrupted"
     )
-    parser.add_argument("--project")
-    parser.add_argument("--experiment")
-    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--project", help="only runs of this project")
+    parser.add_argument("--experiment", help="only runs of this experiment")
+    parser.add_argument("--profile", help="only runs whose latest attempt used this profile")
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="keep runs where EXPR holds, e.g. 'results.energy < -4' or "
+        "'params.md.dt == 0.5' (repeat: all must hold)",
+    )
+    parser.add_argument("--limit", type=int, default=50, help="at most this many runs (50)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _workspace(args: argparse.Namespace) -> Any:
@@ -75,35 +113,169 @@ def _quiet_damaged_warnings() -> None:
     logging.getLogger("molexp.workspace.damaged").setLevel(logging.ERROR)
 
 
+def _row(run: Any) -> RunRow:
+    started, finished = run.started_at, run.finished_at
+    return RunRow(
+        run_id=run.id,
+        experiment=f"{run.project_name}/{run.experiment_name}",
+        status=str(run.status),
+        profile=run.profile,
+        started=started.strftime("%Y-%m-%d %H:%M:%S") if started else None,
+        duration=(finished - started).total_seconds() if started and finished else None,
+        params=flatten(run.params),
+        results=flatten(run.results),
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)} min {rest:.0f} s" if minutes < 60 else f"{minutes / 60:.1f} h"
+
+
+def _columns(rows: list[RunRow], all_params: bool) -> tuple[list[str], list[str]]:
+    """The params to show (those that differ, unless all) and the results (all keys)."""
+    if all_params or len(rows) < 2:
+        params = sorted({k for row in rows for k in row.params})
+    else:
+        params = differing(row.params for row in rows)
+    results = sorted({k for row in rows for k in row.results})
+    return params, results
+
+
+def _cell(row: RunRow, source: str, key: str) -> str:
+    values = row.params if source == "params" else row.results
+    if key not in values:
+        return "-"
+    value = values[key]
+    if isinstance(value, float):
+        return f"{value:.6g}"  # the table is for reading; --json keeps every digit
+    return format_value(value, limit=24)
+
+
+def _run_table(
+    rows: list[RunRow], params: list[str], results: list[str], damaged: Sequence[Any] = ()
+) -> str:
+    headers = ["RUN", "EXPERIMENT", "STATUS", "DURATION", *params, *results]
+    body = [
+        [
+            row.run_id,
+            row.experiment,
+            row.status,
+            _duration(row.duration),
+            *(_cell(row, "params", k) for k in params),
+            *(_cell(row, "results", k) for k in results),
+        ]
+        for row in rows
+    ]
+    for bad in damaged:  # listed, with why below the table
+        where = f"{bad.key.project}/{bad.key.experiment}"
+        body.append([bad.run_id, where, "damaged", "-", *["-"] * (len(params) + len(results))])
+    return table(headers, body)
+
+
+_MAX_RESULT_COLUMNS = 6
+"""``runs list`` shows at most this many results (``runs compare`` shows them all)."""
+
+
 def runs_list(args: argparse.Namespace) -> int:
     _quiet_damaged_warnings()
     try:
+        conditions = [parse_where(text) for text in args.where]
         ws = _workspace(args)
+        filtered = bool(conditions) or args.profile is not None
         runs = ws.catalog.query_runs(
-            status=args.status, project=args.project, experiment=args.experiment, limit=args.limit
+            status=args.status,
+            project=args.project,
+            experiment=args.experiment,
+            limit=None if filtered else args.limit,  # filters read every run's records
         )
         damaged = ws.catalog.damaged_runs()
+        rows = [_row(run) for run in runs]
     except (LookupError, ValueError) as exc:
         return error(str(exc))
-    if not runs and not damaged:
-        print("no runs")
+    if args.profile is not None:
+        rows = [row for row in rows if row.profile == args.profile]
+    rows = [row for row in rows if all(c.holds(row) for c in conditions)]
+    if args.limit is not None and args.limit >= 0:
+        rows = rows[: args.limit]
+    params, results = _columns(rows, all_params=False)
+    if args.json:
+        print(json.dumps([row.to_json(params, results) for row in rows], indent=2))
         return 0
-    rows = []
-    for run in runs:
-        started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run.started_at else "-"
-        rows.append(
-            [
-                run.id,
-                f"{run.project_name}/{run.experiment_name}",
-                str(run.status),
-                run.profile or "-",
-                started,
-            ]
-        )
-    for bad in damaged:
-        rows.append([bad.run_id, f"{bad.key.project}/{bad.key.experiment}", "damaged", "-", "-"])
-    print(table(["RUN", "PROJECT/EXPERIMENT", "STATUS", "PROFILE", "STARTED"], rows))
+    if not rows and not damaged:
+        print("no runs match" if conditions or args.profile else "no runs")
+        return 0
+    shown = results[:_MAX_RESULT_COLUMNS]
+    print(_run_table(rows, params, shown, damaged))
+    if len(results) > len(shown):
+        print(f"({len(results) - len(shown)} more results: molexp runs compare shows them all)")
     _print_damaged(damaged)
+    return 0
+
+
+def _resolve(ws: Any, text: str) -> Any:
+    """The run named by an id, a unique prefix of one, or ``latest``."""
+    ids = [run.id for run in ws.catalog.query_runs(limit=None)]
+    return ws.run(resolve_run_id(text, ids))
+
+
+def runs_compare(args: argparse.Namespace) -> int:
+    _quiet_damaged_warnings()
+    if bool(args.runs) == bool(args.experiment):
+        return error("runs compare needs run ids or --experiment E (one of the two)")
+    try:
+        ws = _workspace(args)
+        if args.runs:
+            runs = [_resolve(ws, text) for text in args.runs]
+        else:
+            runs = ws.catalog.query_runs(
+                project=args.project, experiment=args.experiment, limit=None
+            )
+            runs.reverse()  # oldest first: the order they were made in
+            if not runs:
+                raise LookupError(f"no runs in experiment {args.experiment!r}")
+        rows = [_row(run) for run in runs]
+    except (LookupError, ValueError) as exc:
+        return error(str(exc))
+    params, results = _columns(rows, all_params=args.all_params)
+    summary = cell_summary(rows, results)
+    replicated = any(len(cell["runs"]) > 1 for cell in summary)
+    if args.json:
+        document: dict[str, Any] = {
+            "params": params,
+            "runs": [row.to_json(params, results) for row in rows],
+        }
+        if replicated:
+            document["cells"] = summary
+        print(json.dumps(document, indent=2))
+        return 0
+    print(_run_table(rows, params, results))
+    if not args.all_params and len(rows) > 1:
+        hidden = len({k for row in rows for k in row.params}) - len(params)
+        if hidden:
+            print(f"({hidden} params identical in every run hidden: --all-params shows them)")
+    if replicated:
+        print("\nby cell (replicas differ only in seed/replica): mean ± standard error")
+        cell_params = differing(cell["params"] for cell in summary) if len(summary) > 1 else []
+        headers = [*cell_params, "N", *results]
+        body = []
+        for cell in summary:
+            line = [format_value(cell["params"].get(k, "-"), limit=24) for k in cell_params]
+            line.append(str(len(cell["runs"])))
+            for key in results:
+                stats = cell["results"].get(key)
+                if stats is None:
+                    line.append("-")
+                elif stats["stderr"] is None:
+                    line.append(f"{stats['mean']:.6g}")
+                else:
+                    line.append(f"{stats['mean']:.6g} ± {stats['stderr']:.2g}")
+            body.append(line)
+        print(table(headers, body))
     return 0
 
 
@@ -120,7 +292,7 @@ def runs_show(args: argparse.Namespace) -> int:
 
     _quiet_damaged_warnings()
     try:
-        run = _workspace(args).run(args.run)
+        run = _resolve(_workspace(args), args.run)
         status = run.status
     except (LookupError, ValueError, WorkspaceError) as exc:
         return error(str(exc))
