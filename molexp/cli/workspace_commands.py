@@ -59,7 +59,7 @@ def register(subparsers: Any) -> None:
     assets.add_argument("--kind", help="artifact, log, checkpoint, data")
     assets.add_argument("--name")
     assets.add_argument("--producer-task", metavar="TASK")
-    assets.add_argument("--run", metavar="RUN")
+    assets.add_argument("--run", metavar="RUN", help="run id, a unique prefix, or 'latest'")
     assets.add_argument("--experiment")
     assets.add_argument("--project")
     assets.add_argument("--limit", type=int, default=50)
@@ -322,11 +322,13 @@ def runs_show(args: argparse.Namespace) -> int:
 
 def assets_query(args: argparse.Namespace) -> int:
     try:
-        found = _workspace(args).catalog.query_assets(
+        ws = _workspace(args)
+        run_id = _resolve(ws, args.run).id if args.run is not None else None
+        found = ws.catalog.query_assets(
             kind=args.kind,
             name=args.name,
             producer_task=args.producer_task,
-            run=args.run,
+            run=run_id,
             experiment=args.experiment,
             project=args.project,
             limit=args.limit,

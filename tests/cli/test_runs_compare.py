@@ -111,6 +111,8 @@ def test_run_ids_by_prefix_and_latest(scan: Path) -> None:
     assert "run:        z-fail" in shown.stdout
     latest = _molexp(scan, "runs", "show", "latest")
     assert latest.returncode == 0 and "run:        z-fail" in latest.stdout
+    assets = _molexp(scan, "assets", "--run", "latest")
+    assert assets.returncode == 0 and "no assets" in assets.stdout  # z-fail saved none
     missing = _molexp(scan, "runs", "show", "nope")
     assert missing.returncode == 2 and "no run 'nope'" in missing.stderr
 
