@@ -219,6 +219,13 @@ def runs_list(args: argparse.Namespace) -> int:
 
 def _resolve(ws: Any, text: str) -> Any:
     """The run named by an id, a unique prefix of one, or ``latest``."""
+    from molexp.workspace import RunNotFoundError
+
+    if text != "latest":
+        try:
+            return ws.run(text)  # an exact id, also of a damaged run (its error says why)
+        except RunNotFoundError:
+            pass
     ids = [run.id for run in ws.catalog.query_runs(limit=None)]
     return ws.run(resolve_run_id(text, ids))
 
