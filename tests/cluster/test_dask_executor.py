@@ -24,8 +24,8 @@ from cluster.tasks import (
     Note,
     RaiseOdd,
     ReadState,
-    SaveSpectrum,
     ReturnsLock,
+    SaveSpectrum,
     Slow,
     Split,
     State,
@@ -280,13 +280,10 @@ def test_an_asynchronous_client_or_an_address(client: Any) -> None:
         DaskExecutor(address, on_state_mutation="sometimes")  # type: ignore[arg-type]
 
 
-def test_a_codec_registered_in_the_driver_works_on_the_workers(
-    client: Any, tmp_path: Path
-) -> None:
+def test_a_codec_registered_in_the_driver_works_on_the_workers(client: Any, tmp_path: Path) -> None:
     """The worker processes import cluster.tasks, which registers nothing: the codec comes
     with the packed task."""
     from cluster.tasks import Spectrum, spectrum_codec
-
     from molexp import codecs
 
     codec = spectrum_codec()

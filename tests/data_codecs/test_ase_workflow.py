@@ -40,9 +40,7 @@ def test_relaxation_stored_in_one_process_read_typed_in_another(tmp_path: Path) 
 
     relaxed = ws.catalog.query_assets(name="relaxed", kind="artifact")[0].load(as_type=Atoms)
     forces = ws.catalog.query_assets(name="forces", kind="artifact")[0].load(as_type=np.ndarray)
-    result = ws.catalog.query_assets(name="relaxation", kind="artifact")[0].load(
-        as_type=Relaxation
-    )
+    result = ws.catalog.query_assets(name="relaxation", kind="artifact")[0].load(as_type=Relaxation)
     assert np.array_equal(relaxed.positions, last)
     assert np.abs(forces).max() < 0.05
     assert relaxed.get_potential_energy() == result.energy == run.results["energy"]
