@@ -854,7 +854,9 @@ class ArtifactStore:
         """Write ``artifacts/<name>`` (a new version if the name exists) and record it.
 
         ``data``: bytes, str, pathlib.Path (copied), JSON values, attrs/dataclass
-        instances. Anything else raises TypeError before anything is written.
+        instances, and values of types with a codec (numpy arrays, ASE ``Atoms``, lists of
+        them, registered types; see ``molexp.codecs``). Anything else raises TypeError
+        before anything is written.
         """
         return cast(ArtifactAsset, self._rc._save("artifact", name, data, self._producer, tags))
 
