@@ -33,3 +33,17 @@ def test_dask_executor_benchmark_runs_quick() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "fan-out (all at once)" in proc.stdout and "chain" in proc.stdout
     assert "speed-up" in proc.stdout
+
+
+def test_codecs_benchmark_runs_quick() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "codecs.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "save (fsync=False vs np.save)" in proc.stdout and "format=extxyz" in proc.stdout
+    assert "peak memory" in proc.stdout

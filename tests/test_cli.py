@@ -43,9 +43,10 @@ def test_console_script_is_installed() -> None:
 
 
 def test_sdk_import_does_not_pull_generator_dependencies() -> None:
-    heavy = ("jinja2", "mypy", "dask", "distributed", "cloudpickle")
+    heavy = ("jinja2", "mypy", "dask", "distributed", "cloudpickle", "numpy", "ase")
     code = (
-        "import sys, molexp, molexp.cli.main, molexp.executors, molexp.workspace; "
+        "import sys, molexp, molexp.cli.main, molexp.executors, molexp.workspace, "
+        "molexp.codecs; "
         f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

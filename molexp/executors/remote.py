@@ -28,6 +28,7 @@ from typing import Any, Literal
 import attrs
 import cloudpickle
 
+from molexp.codecs import registry as codec_registry
 from molexp.context import TaskContext
 from molexp.executors.errors import (
     RemoteTaskError,
@@ -60,6 +61,9 @@ class RemoteTask:
     results: dict[str, Any]
     ticket: RunTicket | None
     check_state: bool
+    codecs: tuple[codec_registry.Codec, ...] = ()
+    """The codecs registered in the driver, registered on the worker before the task runs
+    (so a codec registered in a driver script works on workers)."""
 
 
 @attrs.frozen
@@ -100,6 +104,7 @@ def pack(call: TaskCall, *, check_state: bool, engine: str) -> bytes:
         results=dict(call.results),
         ticket=None if rc is None else rc.ticket(),
         check_state=check_state and call.state is not None,
+        codecs=tuple(codec_registry.registered()),
     )
     try:
         blob: bytes = cloudpickle.dumps(spec, protocol=_PROTOCOL)
@@ -172,6 +177,8 @@ class _Results(dict[str, Any]):
 
 def _execute(spec: RemoteTask, where: str) -> RemoteOutcome:
     try:
+        for codec in spec.codecs:
+            codec_registry.register(codec, replace=True)
         rc = None if spec.ticket is None else spec.ticket.open()
     except BaseException as exc:
         return _failed(spec.task_id, where, exc)

@@ -10,15 +10,16 @@ read-only view, with the absolute ``path`` of the file.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 import attrs
 
 from molexp.workspace.encoding import decode
 from molexp.workspace.layout import ScopeKey, ScopeKind
-from molexp.workspace.storage import read_confined
+from molexp.workspace.storage import open_confined, read_confined
 
 __all__ = [
     "ArtifactAsset",
@@ -118,11 +119,33 @@ class Asset:
     def read_text(self) -> str:
         return self.read_bytes().decode("utf-8")
 
-    def load(self, as_type: type[T] | None = None) -> Any:
-        """The stored value: bytes, str, or JSON (structured into ``as_type`` with cattrs)."""
-        return decode(
-            self.read_bytes(), self.encoding, as_type=as_type, what=f"{self.KIND} {self.name!r}"
-        )
+    @overload
+    def load(self, as_type: None = None) -> Any: ...
+    @overload
+    def load(self, as_type: type[T]) -> T: ...
+    @overload
+    def load(self, as_type: type[T] | None) -> T | Any: ...
+    def load(self, as_type: type[T] | None = None) -> T | Any:
+        """The stored value, read back through ``molexp.codecs``.
+
+        Without ``as_type``: bytes, str, JSON, or the value a codec stored (a numpy array,
+        ASE ``Atoms``, a list of them; a bundle as JSON with its arrays in place). With
+        ``as_type=T``: a ``T`` (cattrs structures JSON and bundles, codec types included;
+        a copied file is read by ``T``'s codec: ``as_type=Atoms`` on a ``.traj``).
+        """
+        folder = self._confined_to
+        if folder is None:
+            fd = os.open(self.location, os.O_RDONLY | os.O_CLOEXEC)
+        else:
+            fd = open_confined(folder, self.location[len(folder) + 1 :])
+        with os.fdopen(fd, "rb") as stream:
+            return decode(
+                stream,
+                self.encoding,
+                as_type=as_type,
+                what=f"{self.KIND} {self.name!r}",
+                suffix=Path(self.location).suffix,
+            )
 
 
 @attrs.frozen(kw_only=True)

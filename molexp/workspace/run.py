@@ -515,6 +515,14 @@ class Run:
         assert isinstance(asset, CheckpointAsset)
         return asset
 
+    @overload
+    def load_checkpoint(self, name: str, default: T, *, as_type: type[T]) -> T: ...
+    @overload
+    def load_checkpoint(self, name: str, *, as_type: type[T]) -> T | None: ...
+    @overload
+    def load_checkpoint(
+        self, name: str, default: Any = None, *, as_type: type[T] | None = None
+    ) -> Any: ...
     def load_checkpoint(
         self, name: str, default: Any = None, *, as_type: type[T] | None = None
     ) -> Any:

@@ -112,8 +112,8 @@ def _check_tags(tags: Iterable[str], what: str) -> list[str]:
 
 
 def _suffix(encoded: Encoded, name: str) -> str:
-    if encoded.encoding == "json":
-        return ".json"
+    if encoded.suffix is not None:  # the stored form's own extension (.json, .npy, .npz)
+        return encoded.suffix
     if encoded.encoding == "text":
         return Path(name).suffix or ".txt"
     if encoded.source is not None:
@@ -396,6 +396,14 @@ class RunContext:
     def latest_checkpoint(self, name: str) -> CheckpointAsset | None:
         return self._default.latest_checkpoint(name)
 
+    @overload
+    def load_checkpoint(self, name: str, default: T, *, as_type: type[T]) -> T: ...
+    @overload
+    def load_checkpoint(self, name: str, *, as_type: type[T]) -> T | None: ...
+    @overload
+    def load_checkpoint(
+        self, name: str, default: Any = None, *, as_type: type[T] | None = None
+    ) -> Any: ...
     def load_checkpoint(
         self, name: str, default: Any = None, *, as_type: type[T] | None = None
     ) -> Any:
@@ -815,6 +823,14 @@ class TaskRunBinding:
         record = self._rc._latest("checkpoint", name)
         return None if record is None else cast(CheckpointAsset, self._rc._asset(record))
 
+    @overload
+    def load_checkpoint(self, name: str, default: T, *, as_type: type[T]) -> T: ...
+    @overload
+    def load_checkpoint(self, name: str, *, as_type: type[T]) -> T | None: ...
+    @overload
+    def load_checkpoint(
+        self, name: str, default: Any = None, *, as_type: type[T] | None = None
+    ) -> Any: ...
     def load_checkpoint(
         self, name: str, default: Any = None, *, as_type: type[T] | None = None
     ) -> Any:
@@ -855,7 +871,9 @@ class ArtifactStore:
         """Write ``artifacts/<name>`` (a new version if the name exists) and record it.
 
         ``data``: bytes, str, pathlib.Path (copied), JSON values, attrs/dataclass
-        instances. Anything else raises TypeError before anything is written.
+        instances, and values of types with a codec (numpy arrays, ASE ``Atoms``, lists of
+        them, registered types; see ``molexp.codecs``). Anything else raises TypeError
+        before anything is written.
         """
         return cast(ArtifactAsset, self._rc._save("artifact", name, data, self._producer, tags))
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import secrets
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from molexp.workspace.atomic import fsync_dir, write_all
 from molexp.workspace.encoding import Encoded
@@ -118,6 +120,48 @@ def version_path(area: str, sequence: int | str, name: str, suffix: str) -> str:
     return f"{area}/{VERSIONS}/{prefix}-{base}"
 
 
+class _HashingWriter(io.RawIOBase):
+    """A write-only, unseekable stream onto ``fd`` that hashes what goes through it.
+
+    Large buffers are hashed on a helper thread while the previous slice is written
+    (``hashlib`` and ``os.write`` release the GIL), so hashing adds little to the time of
+    a large write, and nothing is copied: slices are views of the caller's buffer.
+    """
+
+    _SLICE = 4 << 20
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._pool: ThreadPoolExecutor | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        n = len(view)
+        if n < 2 * self._SLICE:
+            self.digest.update(view)
+            write_all(self.fd, view)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="molexp-sha256")
+            for start in range(0, n, self._SLICE):
+                part = view[start : start + self._SLICE]
+                hashing = self._pool.submit(self.digest.update, part)
+                write_all(self.fd, part)
+                hashing.result()
+        self.size += n
+        return n
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
 def write_version(
     folder: str, rel: str, encoded: Encoded, *, name: str, fsync: bool, verified: set[str]
 ) -> tuple[str, StoredFile]:
@@ -139,6 +183,13 @@ def write_version(
                 digest = hashlib.sha256(encoded.payload)
                 write_all(fd, encoded.payload)
                 size = len(encoded.payload)
+            elif encoded.write is not None:  # a codec writes the file (straight from memory)
+                stream = _HashingWriter(fd)
+                try:
+                    encoded.write(cast(IO[bytes], stream))
+                finally:
+                    stream.shutdown()
+                digest, size = stream.digest, stream.size
             else:
                 assert encoded.source is not None
                 digest = hashlib.sha256()

@@ -162,3 +162,40 @@ class InSlurmJob(Task):
             Path(self.folder, f"started-{job}").touch()
         await asyncio.sleep(self.seconds)
         return job
+
+
+class Spectrum:
+    """A user type with no codec on import: the driver registers one (see SPECTRUM_CODEC)."""
+
+    def __init__(self, peaks: list[float]) -> None:
+        self.peaks = peaks
+
+
+def _write_spectrum(value: Spectrum, stream: Any) -> None:
+    stream.write("\n".join(map(repr, value.peaks)).encode())
+
+
+def _read_spectrum(stream: Any) -> Spectrum:
+    return Spectrum([float(line) for line in stream.read().decode().splitlines()])
+
+
+def spectrum_codec() -> Any:
+    from molexp.codecs import FileCodec
+
+    return FileCodec(
+        type=Spectrum,
+        name="tests.Spectrum",
+        suffix=".peaks",
+        media_type="text/x-peaks",
+        write=_write_spectrum,
+        read=_read_spectrum,
+    )
+
+
+class SaveSpectrum(Task[TaskContext[None, None, None], str]):
+    """Saves a Spectrum where it runs; returns where that was."""
+
+    async def execute(self, ctx: TaskContext[None, None, None]) -> str:
+        assert ctx.artifact is not None
+        ctx.artifact.save("spectrum", Spectrum([1.5, 2.25, 3.0]))
+        return where()

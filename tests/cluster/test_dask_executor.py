@@ -25,6 +25,7 @@ from cluster.tasks import (
     RaiseOdd,
     ReadState,
     ReturnsLock,
+    SaveSpectrum,
     Slow,
     Split,
     State,
@@ -277,3 +278,39 @@ def test_an_asynchronous_client_or_an_address(client: Any) -> None:
         DaskExecutor(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="on_state_mutation"):
         DaskExecutor(address, on_state_mutation="sometimes")  # type: ignore[arg-type]
+
+
+def test_a_codec_registered_in_the_driver_works_on_the_workers(client: Any, tmp_path: Path) -> None:
+    """The worker processes import cluster.tasks, which registers nothing: the codec comes
+    with the packed task."""
+    from cluster.tasks import Spectrum, spectrum_codec
+    from molexp import codecs
+
+    codec = spectrum_codec()
+    codecs.register(codec)
+    try:
+        wf = Workflow("spectra")
+        save = wf.add(SaveSpectrum())
+        run = Workspace(tmp_path / "ws").project("p").experiment("e").add_run()
+
+        async def main() -> WorkflowResult:
+            async with run.start() as rc:
+                result = await WorkflowRuntime().execute(
+                    wf, run_context=rc, executor=DaskExecutor(client)
+                )
+                result.raise_for_status()
+                return result
+
+        result = asyncio.run(main())
+        assert result.output(save).startswith("tcp://127.0.0.1")  # it ran on a worker
+        [asset] = run.assets("artifact")
+        assert (asset.encoding, asset.media_type, asset.path.suffix) == (
+            "tests.Spectrum",
+            "text/x-peaks",
+            ".peaks",
+        )
+        assert asset.path.read_text() == "1.5\n2.25\n3.0"
+        loaded = asset.load(as_type=Spectrum)
+        assert loaded.peaks == [1.5, 2.25, 3.0]
+    finally:
+        codecs.unregister(Spectrum)

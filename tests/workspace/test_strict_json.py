@@ -27,8 +27,8 @@ from molexp import (
     Workflow,
     WorkflowRuntime,
 )
+from molexp.codecs import values as values_module
 from molexp.workspace import RunContext, Workspace
-from molexp.workspace import encoding as encoding_module
 from molexp.workspace.encoding import MAX_DEPTH
 
 from .conftest import assert_strict_json_tree, strict_loads
@@ -322,7 +322,7 @@ def test_the_final_encode_is_a_second_guard(ws: Workspace, monkeypatch: pytest.M
     """Were the value check to miss a NaN, ``allow_nan=False`` still refuses to write it."""
     run = ws.project("p").experiment("e").add_run()
     with run.start() as rc:
-        monkeypatch.setattr(encoding_module, "_check_json", lambda value, *_: value)
+        monkeypatch.setattr(values_module._Walk, "value", lambda self, value, where: value)
         before = _files(ws.root)
         with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
             rc.artifact.save("x.json", [1.0, NAN])
