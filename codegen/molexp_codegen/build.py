@@ -62,9 +62,9 @@ _RUNTIME_NAMES = (
     "ActorContext",
     "SendT",
     "TaskContext",
+    "TypeAlias",
     "TypedDict",
     "annotations",
-    "final",
 )
 _TASK_CONTEXT = Sym("molexp", "TaskContext")
 _ACTOR_CONTEXT = Sym("molexp", "ActorContext")
@@ -184,8 +184,6 @@ class _Builder:
         prefixed = len(self.workflows) > 1
         pending: list[_Pending] = []
         used_syms: list[Sym] = []
-        quoted: set[Sym] = set()
-        unquoted: set[Sym] = set()
         check_syms: list[Sym] = []
         needs: set[str] = set()
         # Pass 1: types and generated class names, in topological order.
@@ -254,12 +252,8 @@ class _Builder:
                 if msg_in is not None:
                     in_bases += symbols(msg_in)
                 used_syms += in_bases
-                quoted.update(Sym(s.module, s.top) for s in in_bases)
-                functional = any(keyword.iskeyword(k) for k in node.input_upstream)
                 for field in fields:
                     used_syms += symbols(field.type)
-                    if node.input_shape == "fan_in" and not functional:
-                        unquoted.update(Sym(s.module, s.top) for s in symbols(field.type))
                     needs.update(("expect", "yields" if field.upstream_actor else "output"))
                 for channel in channels:
                     used_syms += symbols(channel.type)
@@ -296,8 +290,8 @@ class _Builder:
             edges += self.node_edges(item, local)
         contexts = tuple(self.context_spec(item, local) for item in pending)
         actors = any(c.actor for c in contexts)
-        # A stub imports TypedDict/final/the contexts in the same sorted block as the types.
-        stub_syms = [Sym("typing", "final")]
+        # A stub imports TypeAlias/TypedDict/the contexts in the same sorted block as the types.
+        stub_syms = [Sym("typing", "TypeAlias")]
         if any(not c.actor for c in contexts):
             stub_syms.append(_TASK_CONTEXT)
         if actors:
@@ -315,9 +309,9 @@ class _Builder:
             key=dunder_all_key,
         )
         runtime_typing = ["TYPE_CHECKING"] if all_imports else []
+        runtime_typing.append("TypeAlias")
         if any(c.inputs is not None for c in contexts):
             runtime_typing.append("TypedDict")
-        runtime_typing.append("final")
         runtime_molexp: list[tuple[str, tuple[str, ...]]] = [
             ("molexp", ("ActorContext", "TaskContext") if actors else ("TaskContext",))
         ]
@@ -337,7 +331,6 @@ class _Builder:
             contexts=contexts,
             edges=tuple(edges),
             exports=tuple(exports),
-            quoted_only=bool(quoted - unquoted),
             helpers={key: local[_HELPER_SYMBOLS[key]] for key in helper_keys},
             runtime_molexp=tuple(runtime_molexp),
             needs=frozenset(needs),

@@ -136,14 +136,12 @@ class ModuleSpec:
     imports: tuple[ImportLine, ...]
     """What the runtime module imports under ``TYPE_CHECKING``: the types only."""
     type_imports: tuple[ImportLine, ...]
-    """What a stub imports: the types, ``TaskContext``, ``TypedDict`` and ``final``."""
+    """What a stub imports: the types, ``TaskContext``, ``TypedDict`` and ``TypeAlias``."""
     check_imports: tuple[ImportLine, ...]
     """What the edge checks module needs besides the contexts (task classes, helpers)."""
     contexts: tuple[ContextSpec, ...]
     edges: tuple[EdgeSpec, ...]
     exports: tuple[str, ...]
-    quoted_only: bool
-    """Some import is used only inside quoted base-class arguments (linters miss those)."""
     helpers: Mapping[str, str]
     """Local names of the helpers the edge checks use (``Callable``, ``TypeVar``...)."""
     runtime_molexp: tuple[tuple[str, tuple[str, ...]], ...] = ()

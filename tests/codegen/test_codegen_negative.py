@@ -301,7 +301,9 @@ CASES = [
             (
                 "edge__prepare__train",
                 _CTX_ACCEPT.format(
-                    task="Train", ctx="TrainContext", want="TaskContext[State, Deps, Frames]"
+                    task="Train",
+                    ctx="TaskContext[State, Deps, Dataset]",
+                    want="TaskContext[State, Deps, Frames]",
                 ),
             ),
         ),
@@ -314,7 +316,7 @@ CASES = [
                 "fan_in__evaluate",
                 _CTX_ACCEPT.format(
                     task="Evaluate",
-                    ctx="EvaluateContext",
+                    ctx="TaskContext[State, Deps, EvaluateInputs]",
                     want="TaskContext[State, Deps, EvalInputs]",
                 ),
             ),
@@ -334,7 +336,7 @@ CASES = [
                 "fan_in__evaluate",
                 _CTX_ACCEPT.format(
                     task="Evaluate",
-                    ctx="EvaluateContext",
+                    ctx="TaskContext[State, Deps, EvaluateInputs]",
                     want="TaskContext[State, Deps, EvalInputs]",
                 ),
             ),
@@ -359,7 +361,7 @@ CASES = [
                 "fan_in__evaluate",
                 _CTX_ACCEPT.format(
                     task="Evaluate",
-                    ctx="EvaluateContext",
+                    ctx="TaskContext[State, Deps, EvaluateInputs]",
                     want="TaskContext[State, Deps, EvalInputs]",
                 ),
             ),
@@ -378,7 +380,9 @@ CASES = [
             (
                 "edge__prepare__train",
                 _CTX_ACCEPT.format(
-                    task="Train", ctx="TrainContext", want="TaskContext[OtherState, Deps, Dataset]"
+                    task="Train",
+                    ctx="TaskContext[State, Deps, Dataset]",
+                    want="TaskContext[OtherState, Deps, Dataset]",
                 ),
             ),
         ),
@@ -396,7 +400,9 @@ CASES = [
             (
                 "edge__prepare__train",
                 _CTX_ACCEPT.format(
-                    task="Train", ctx="TrainContext", want="TaskContext[State, str, Dataset]"
+                    task="Train",
+                    ctx="TaskContext[State, Deps, Dataset]",
+                    want="TaskContext[State, str, Dataset]",
                 ),
             ),
         ),
@@ -415,7 +421,7 @@ CASES = [
                 "edge__prepare__baseline",
                 _CTX_ACCEPT.format(
                     task="Baseline",
-                    ctx="BaselineContext",
+                    ctx="TaskContext[State, Deps, Dataset]",
                     want="TaskContext[HasPressure, Any, Dataset]",
                 ),
             ),
@@ -434,7 +440,9 @@ CASES = [
             (
                 "edge__input__prepare",
                 _CTX_ACCEPT.format(
-                    task="Prepare", ctx="PrepareContext", want="TaskContext[OtherState, Deps, None]"
+                    task="Prepare",
+                    ctx="TaskContext[State, Deps, None]",
+                    want="TaskContext[OtherState, Deps, None]",
                 ),
             ),
         ),
@@ -452,7 +460,9 @@ CASES = [
             (
                 "edge__input__prepare",
                 _CTX_ACCEPT.format(
-                    task="Prepare", ctx="PrepareContext", want="TaskContext[State, Deps, int]"
+                    task="Prepare",
+                    ctx="TaskContext[State, Deps, None]",
+                    want="TaskContext[State, Deps, int]",
                 ),
             ),
         ),
@@ -470,14 +480,16 @@ CASES = [
             (
                 "edge__prepare__train",
                 _CTX_ACCEPT.format(
-                    task="Train", ctx="TrainContext", want="TaskContext[State, Deps, Dataset]"
+                    task="Train",
+                    ctx="TaskContext[State, Deps, Dataset | None]",
+                    want="TaskContext[State, Deps, Dataset]",
                 ),
             ),
             (
                 "edge__prepare__baseline",
                 _CTX_ACCEPT.format(
                     task="Baseline",
-                    ctx="BaselineContext",
+                    ctx="TaskContext[State, Deps, Dataset | None]",
                     want="TaskContext[HasTemperature, Any, Dataset]",
                 ),
             ),
@@ -497,20 +509,24 @@ CASES = [
             (
                 "edge__input__prepare",
                 _CTX_ACCEPT.format(
-                    task="Prepare", ctx="PrepareContext", want="TaskContext[State, Deps, None]"
+                    task="Prepare",
+                    ctx="TaskContext[State, None, None]",
+                    want="TaskContext[State, Deps, None]",
                 ),
             ),
             (
                 "edge__prepare__train",
                 _CTX_ACCEPT.format(
-                    task="Train", ctx="TrainContext", want="TaskContext[State, Deps, Dataset]"
+                    task="Train",
+                    ctx="TaskContext[State, None, Dataset]",
+                    want="TaskContext[State, Deps, Dataset]",
                 ),
             ),
             (
                 "fan_in__evaluate",
                 _CTX_ACCEPT.format(
                     task="Evaluate",
-                    ctx="EvaluateContext",
+                    ctx="TaskContext[State, None, EvaluateInputs]",
                     want="TaskContext[State, Deps, EvalInputs]",
                 ),
             ),
@@ -553,23 +569,27 @@ CASES = [
         ),
     ),
     Case(
-        "task_declares_another_tasks_context",
+        "task_declares_another_tasks_context",  # Train takes Evaluate's keyed inputs
         before=(
             (
                 "tasks.py",
                 "from molexp import Task, TaskContext\n",
-                "from molexp import Task, TaskContext\n\nfrom PKG.workflow_contexts import BaselineContext\n",
+                "from molexp import Task, TaskContext\n\nfrom PKG.workflow_contexts import EvaluateContext\n",
             ),
             (
                 "tasks.py",
-                "class Train(Task[TaskContext[State, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset])",
-                "class Train(Task[BaselineContext, Model]):\n    async def execute(self, ctx: BaselineContext)",
+                "class Train(Task[TaskContext[State, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset]) -> Model:\n        return Model(ctx.inputs.values)",
+                'class Train(Task[EvaluateContext, Model]):\n    async def execute(self, ctx: EvaluateContext) -> Model:\n        return Model(ctx.inputs["train"].weights)',
             ),
         ),
         expected=(
             (
                 "edge__prepare__train",
-                _CTX_ACCEPT.format(task="Train", ctx="TrainContext", want="BaselineContext"),
+                _CTX_ACCEPT.format(
+                    task="Train",
+                    ctx="TaskContext[State, Deps, Dataset]",
+                    want="TaskContext[State, Deps, EvaluateInputs]",
+                ),
             ),
         ),
     ),
@@ -600,7 +620,9 @@ CASES = [
             (
                 "edge__many__count",
                 _CTX_ACCEPT.format(
-                    task="Count", ctx="CountContext", want="TaskContext[State, Deps, list[Dataset]]"
+                    task="Count",
+                    ctx="TaskContext[State, Deps, list[Model]]",
+                    want="TaskContext[State, Deps, list[Dataset]]",
                 ),
             ),
         ),
@@ -655,7 +677,9 @@ CASES = [
             (
                 "edge__monitor__check",
                 _CTX_ACCEPT.format(
-                    task="Check", ctx="CheckContext", want="TaskContext[State, Deps, Frame]"
+                    task="Check",
+                    ctx="TaskContext[State, Deps, Stats]",
+                    want="TaskContext[State, Deps, Frame]",
                 ),
             ),
         ),
@@ -674,7 +698,10 @@ CASES = [
         expected=(
             (
                 "edge__setup__sampler",
-                _ARG.format(got="SamplerContext[Never]", want="TaskContext[State, Deps, int]"),
+                _ARG.format(
+                    got="ActorContext[State, Deps, Settings, Never, Never]",
+                    want="TaskContext[State, Deps, int]",
+                ),
             ),
         ),
     ),
@@ -692,7 +719,8 @@ CASES = [
             (
                 "edge__input__thermostat",
                 _ARG.format(
-                    got="ThermostatContext[Never]", want="TaskContext[OtherState, Deps, None]"
+                    got="ActorContext[State, Deps, None, Never, Never]",
+                    want="TaskContext[OtherState, Deps, None]",
                 ),
             ),
         ),
