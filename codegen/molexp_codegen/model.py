@@ -91,6 +91,10 @@ class ContextSpec:
     msg_in: TypeNode | None = None
     """For an actor: what ``receive()`` returns (the union of its channels' send types)."""
     channels: tuple[Channel, ...] = ()
+    shared: tuple[str, ...] = ()
+    """The nodes of one task class that share this context (empty: one node's own)."""
+    extra_names: tuple[str, ...] = ()
+    """Other names of this context: a shared context keeps its first node's own name."""
 
 
 @attrs.frozen
@@ -121,6 +125,16 @@ class EdgeSpec:
     returns_none: bool = False
     """The task's ``execute`` returns None: its result is not kept (mypy refuses
     ``_ = None-returning call``; basedpyright warns on an unused non-None result)."""
+    index: int | None = None
+    """A fan-in into a declared list/tuple: the upstream's position (``ctx.inputs[i]``)."""
+    guarded: bool = False
+    """A ``NotRequired`` key of a declared TypedDict: checked under ``if key in inputs``."""
+    extra: bool = False
+    """A graph key the declared TypedDict does not have: the check only reads the key (one
+    error naming it), since there is no value type to compare."""
+    required: tuple[str, ...] | None = None
+    """``fan_in`` into a declared TypedDict: its required keys the graph supplies; the check
+    builds the TypedDict from them, so a required key the graph lacks is an error."""
 
 
 @attrs.frozen

@@ -380,9 +380,13 @@ class _Execution:
             inputs = self.inputs
         elif shape == 1:
             inputs = self.outputs[plan.upstream[index][0][1]]
-        else:
+        elif shape == 2:
             outputs = self.outputs
             inputs = {key: outputs[up] for key, up in plan.upstream[index]}
+        else:  # the homogeneous list/tuple a task declared, in after= order
+            outputs = self.outputs
+            values = [outputs[up] for _, up in plan.upstream[index]]
+            inputs = values if shape == 3 else tuple(values)
         task_id = plan.ids[index]
         task = plan.tasks[index]
         observer = self.observer
