@@ -26,6 +26,7 @@ import typing_extensions
 from molexp._version import __version__
 from molexp.workflow.actor import Actor
 from molexp.workflow.errors import TypeResolutionError
+from molexp.workflow.fingerprint import wiring_fingerprint
 from molexp.workflow.graph import Node, Workflow
 from molexp.workflow.introspect import (
     NOT_DECLARED,
@@ -200,7 +201,7 @@ class _Builder:
         self.hash_input: list[Any] = []
         self.warnings: list[str] = []
 
-    def build(self, *, source: str, line_length: int) -> ModuleSpec:
+    def build(self, *, source: str, line_length: int, source_module: str = "") -> ModuleSpec:
         prefixed = len(self.workflows) > 1
         pending: list[_Pending] = []
         used_syms: list[Sym] = []
@@ -354,9 +355,13 @@ class _Builder:
         ]
         if actors:
             runtime_molexp.append(("molexp.context", ("SendT",)))
+        if source_module:
+            runtime_molexp.append(("molexp.workflow.fingerprint", ("register_generated",)))
         return ModuleSpec(
             version=__version__,
             graph_hash=_hash(self.hash_input),
+            source_module=source_module,
+            fingerprints=tuple((wf.name, wiring_fingerprint(wf)) for wf in self.workflows),
             source=source,
             workflows=tuple(wf.name for wf in self.workflows),
             stub=self.stub,
@@ -823,10 +828,11 @@ def build_module(
     source: str,
     stub: bool = False,
     line_length: int = DEFAULT_LINE_LENGTH,
+    source_module: str = "",
 ) -> tuple[ModuleSpec, list[str]]:
     """The module spec of ``workflows`` and the warnings met while reading them."""
     if not workflows:
         raise CodegenError("no workflow to generate")
     builder = _Builder(workflows, stub)
-    spec = builder.build(source=source, line_length=line_length)
+    spec = builder.build(source=source, line_length=line_length, source_module=source_module)
     return spec, builder.warnings

@@ -160,6 +160,10 @@ class ModuleSpec:
     """Local names of the helpers the edge checks use (``Callable``, ``TypeVar``...)."""
     runtime_molexp: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """What the runtime module imports from molexp: ``(module, names)`` in isort order."""
+    source_module: str = ""
+    """The workflow module's dotted name (the key the runtime finds the fingerprints by)."""
+    fingerprints: tuple[tuple[str, str], ...] = ()
+    """``(workflow name, wiring fingerprint)``: the runtime refuses a stale module."""
     needs: frozenset[str] = frozenset()
     """Which check helpers the edge checks use (``expect``, ``output``, ``yields``,
     ``fits``, ``inbox``)."""

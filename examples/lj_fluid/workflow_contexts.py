@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from lj_fluid.models import Deps, EnergyStats, Rdf, State, System, Trajectory
@@ -81,3 +82,14 @@ ReportContext: TypeAlias = TaskContext["State", "Deps", "ReportInputs"]
 - ``rdf``: ``Rdf``, the output of ``rdf`` (RdfTask)
 - ``trajectory``: ``Trajectory``, the output of ``production`` (Production)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "lj_fluid.workflow",
+    {
+        "lj-fluid": "0de0d49c0f796494",
+    },
+)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import ActorContext, TaskContext
 from molexp.context import SendT
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from typing import Never
@@ -92,3 +93,14 @@ CheckContext: TypeAlias = TaskContext[None, None, "CheckInputs"]
 - ``stats``: ``RunningStats``, the last yield of ``monitor`` (Monitor)
 - ``settings``: ``Settings``, the output of ``setup`` (Setup)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "typed.stream",
+    {
+        "langevin-stream": "ef7311576856b574",
+    },
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from typed.models import ClusterSpec, Deps, Minimized, State, Structure, Trajectory
@@ -70,3 +71,14 @@ AnalyzeContext: TypeAlias = TaskContext["State", "Deps", "AnalyzeInputs"]
 - ``minimized``: ``Minimized``, the output of ``minimize`` (Minimize)
 - ``trajectory``: ``Trajectory``, the output of ``sample`` (Sample)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "typed.workflow",
+    {
+        "lj-cluster": "49c9f1e63c0354eb",
+    },
+)

@@ -24,6 +24,7 @@ for the upstream to finish; after an actor, a task receives the actor's last yie
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Literal
 
@@ -179,6 +180,9 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         self.make_state = make_state
         self.make_deps = make_deps
         self.make_input = make_input
+        caller = sys._getframe(1).f_globals.get("__name__")
+        self.module: str | None = caller if isinstance(caller, str) else None
+        """The module that created the workflow (``molexp gen`` generates a module's own)."""
         self._nodes: list[Node[Any]] = []
         self._by_id: dict[str, Node[Any]] = {}
 

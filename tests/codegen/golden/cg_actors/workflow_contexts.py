@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import ActorContext, TaskContext
 from molexp.context import SendT
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from typing import Never
@@ -122,3 +123,14 @@ ReportContext: TypeAlias = TaskContext["State", "Deps", "ReportInputs"]
 - ``stats``: ``Stats``, the last yield of ``monitor`` (Monitor)
 - ``last_line``: ``str``, the last yield of ``writer`` (Writer)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_actors.workflow",
+    {
+        "stream": "2e0073bd5d2fe689",
+    },
+)

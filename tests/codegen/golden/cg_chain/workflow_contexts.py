@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from cg_chain.models import Deps, State, Structure, Trajectory
@@ -41,3 +42,14 @@ AnalyzeContext: TypeAlias = TaskContext["State", "Deps", "Trajectory"]
 
 ``inputs`` is the output of ``simulate`` (Simulate): ``Trajectory``.
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_chain.workflow",
+    {
+        "chain": "96f2df46da1933d7",
+    },
+)

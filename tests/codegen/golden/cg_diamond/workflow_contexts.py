@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from cg_diamond.models import Grid
@@ -62,3 +63,14 @@ JoinContext: TypeAlias = TaskContext[None, None, "JoinInputs"]
 - ``left``: ``float``, the output of ``left`` (Left)
 - ``right``: ``float``, the output of ``right`` (Right)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_diamond.workflow",
+    {
+        "diamond": "9b2e6b7a413ef7c2",
+    },
+)

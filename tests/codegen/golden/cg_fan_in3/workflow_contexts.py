@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from cg_fan_in3.models import Frame, State
@@ -65,3 +66,14 @@ SummarizeContext: TypeAlias = TaskContext["State", None, "SummarizeInputs"]
 - ``frames``: ``list[Frame]``, the output of ``frames`` (Frames)
 - ``meta``: ``dict[str, str]``, the output of ``meta`` (Metadata)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_fan_in3.workflow",
+    {
+        "fan-in": "c61811d29aafd50a",
+    },
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -97,3 +98,14 @@ ConsumeContext: TypeAlias = TaskContext[None, None, "ConsumeInputs"]
 - ``seq``: ``Sequence[Box[int]]``, the output of ``seq`` (Seq)
 - ``scorer``: ``Callable[[Model, int], float]``, the output of ``scorer`` (Scorer)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_generics.workflow",
+    {
+        "generics": "b880b2cd6e3abede",
+    },
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TypeAlias, TypedDict
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 __all__ = [
     "AB2Context",
@@ -90,3 +91,14 @@ ClassContext: TypeAlias = TaskContext[None, None, "ClassInputs"]
 - ``lambda``: ``int``, the output of ``lambda`` (Step)
 - ``a_b``: ``float``, the output of ``a_b`` (Scale)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_keywords.workflow",
+    {
+        "keywords": "af6f6b6bd308e7c2",
+    },
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 __all__ = [
     "RelaxMinimizeContext",
@@ -46,3 +47,15 @@ ScanMinimizeContext: TypeAlias = TaskContext[None, None, "float"]
 
 ``inputs`` is the output of ``start`` (Start): ``float``.
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_multi.workflow",
+    {
+        "relax": "98e1add6bda656a6",
+        "scan": "e89d0d75212d0d41",
+    },
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from cg_protocol.models import Dataset, Deps, State
@@ -49,3 +50,14 @@ TailContext: TypeAlias = TaskContext["State", "Deps", "Dataset"]
 
 ``inputs`` is the output of ``untyped`` (Untyped): ``Dataset``.
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_protocol.workflow",
+    {
+        "protocol-state": "2e3225edca9c23c0",
+    },
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from cg_root_input.models import RunConfig
@@ -33,3 +34,14 @@ CountStepsContext: TypeAlias = TaskContext[None, None, "RunConfig"]
 
 ``inputs`` is the workflow input: ``RunConfig``.
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_root_input.workflow",
+    {
+        "root-input": "ed4b9c99e3070891",
+    },
+)

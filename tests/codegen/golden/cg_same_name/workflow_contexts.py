@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from cg_same_name.a.frames import Frame as cg_same_name_a_frames_Frame
@@ -76,3 +77,14 @@ CompareContext: TypeAlias = TaskContext[None, None, "CompareInputs"]
 - ``pic``: ``cg_same_name_b_frames_Frame``, the output of ``draw`` (Draw)
 - ``train``: ``frames_TrainContext``, the output of ``train`` (Train)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_same_name.workflow",
+    {
+        "same-name": "cf74cb04ddb7ba22",
+    },
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -84,3 +85,14 @@ PairedContext: TypeAlias = TaskContext["State", None, "Pair"]
 
 - ``first``: ``Special``, the output of ``relax_special`` (RelaxSpecial)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_scan.workflow",
+    {
+        "scan": "89eeba0bc8128782",
+    },
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from molexp import TaskContext
+from molexp.workflow.fingerprint import register_generated
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -145,3 +146,14 @@ ReportContext: TypeAlias = TaskContext[None, None, "ReportInputs"]
 - ``where``: ``Path``, the output of ``where`` (Where)
 - ``phase``: ``Literal[Phase.SOLID, Phase.LIQUID, "gas"]``, the output of ``phase`` (State)
 """
+
+
+# The wiring each workflow had when this module was generated: the runtime refuses to run
+# a workflow whose graph changed since (run `molexp gen` again).
+register_generated(
+    __name__,
+    "cg_types.workflow",
+    {
+        "types": "04218d89fa68b9a1",
+    },
+)
