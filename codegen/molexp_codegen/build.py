@@ -324,6 +324,7 @@ class _Builder:
         edges: list[EdgeSpec] = []
         for item in pending:
             edges += self.node_edges(item, local)
+        edges = _merge_identical(edges)
         contexts = tuple(self.context_spec(item, local) for item in pending if item.owner)
         actors = any(c.actor for c in contexts)
         # A stub imports TypeAlias/TypedDict/the contexts in the same sorted block as the types.
@@ -723,6 +724,44 @@ def _typeddict_keys(td: Any) -> tuple[tuple[str, ...], frozenset[str]]:
             optional.discard(key)
             required.add(key)
     return tuple(sorted(required)), frozenset(optional)
+
+
+def _edge_signature(edge: EdgeSpec) -> tuple[Any, ...] | None:
+    """Edges whose checks would be the same text but for the names: the nodes of a shared
+    context fed by the same upstream class (a scan's ``build -> relax_i``), or the elements
+    of a homogeneous fan-in from one class (``relax_i -> summary[i]``). None: always kept."""
+    if edge.kind == "channel" or edge.required is not None or edge.guarded or edge.extra:
+        return None
+    if edge.kind == "fan_in_edge":
+        if edge.index is None:
+            return None  # a key of a mapping or TypedDict: each key is named in its check
+        return (edge.kind, edge.context, edge.upstream_task, edge.upstream_actor)
+    return (edge.kind, edge.task, edge.context, edge.upstream_task, edge.upstream_actor)
+
+
+def _merge_identical(edges: list[EdgeSpec]) -> list[EdgeSpec]:
+    """One check per distinct signature; the first edge's function names the others."""
+    first: dict[tuple[Any, ...], int] = {}
+    others: dict[int, list[str]] = {}
+    kept: list[EdgeSpec] = []
+    for edge in edges:
+        signature = _edge_signature(edge)
+        if signature is not None and signature in first:
+            others[first[signature]].append(_edge_words(edge))
+            continue
+        if signature is not None:
+            first[signature] = len(kept)
+            others[len(kept)] = []
+        kept.append(edge)
+    return [
+        attrs.evolve(edge, same_as=tuple(others[i])) if others.get(i) else edge
+        for i, edge in enumerate(kept)
+    ]
+
+
+def _edge_words(edge: EdgeSpec) -> str:
+    target = edge.node_id if edge.index is None else f"{edge.node_id}[{edge.index}]"
+    return target if edge.upstream_id is None else f"{edge.upstream_id} -> {target}"
 
 
 def _union(items: Sequence[TypeNode]) -> TypeNode:

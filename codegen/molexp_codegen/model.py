@@ -132,6 +132,9 @@ class EdgeSpec:
     extra: bool = False
     """A graph key the declared TypedDict does not have: the check only reads the key (one
     error naming it), since there is no value type to compare."""
+    same_as: tuple[str, ...] = ()
+    """Other edges this check stands for: their checks would be the same (the same task
+    class, context and upstream class), so one check proves them all."""
     required: tuple[str, ...] | None = None
     """``fan_in`` into a declared TypedDict: its required keys the graph supplies; the check
     builds the TypedDict from them, so a required key the graph lacks is an error."""
