@@ -10,6 +10,13 @@ every 10 tasks), then measures in this process:
   ``mypy startup`` (mypy --strict on a one-line module) measured in the same run.
 
 Best of N repeats for the fast figures. Target: gen <= 1 s for 1,000 tasks, about linear.
+
+``--scan 1000`` measures the shape of a real scan instead: 1 root, N-2 nodes of one ``Relax``
+class (annotated with the one generated ``RelaxContext`` they share) and a homogeneous
+``Sequence[Relaxed]`` summary: gen time, the generated modules' size (at N/4, N/2 and N, to
+show it grows linearly), mypy --strict cold and warm (same cache), basedpyright (first and
+second run) and a warm ``molexp check`` (``gen --check`` plus mypy on a warm cache).
+Targets: gen <= 1 s, warm ``molexp check`` <= 2 s for 1,000 tasks.
 """
 
 from __future__ import annotations
@@ -149,6 +156,171 @@ def measure_mypy(root: Path, targets: list[str]) -> float:
     return elapsed
 
 
+SCAN_MODELS = """\
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.define
+class State:
+    steps: int = 0
+
+
+@attrs.frozen
+class Structure:
+    atoms: int
+
+
+@attrs.frozen
+class Relaxed:
+    energy: float
+"""
+
+SCAN_TASKS = """\
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from molexp import Task, TaskContext
+
+from PKG.models import Relaxed, State, Structure
+from PKG.workflow_contexts import RelaxContext
+
+
+class Build(Task[TaskContext[State, None, None], Structure]):
+    async def execute(self, ctx: TaskContext[State, None, None]) -> Structure:
+        return Structure(8)
+
+
+class Relax(Task[RelaxContext, Relaxed]):
+    def __init__(self, shift: float) -> None:
+        self.shift = shift
+
+    async def execute(self, ctx: RelaxContext) -> Relaxed:
+        return Relaxed(-float(ctx.inputs.atoms) + self.shift)
+
+
+class Summary(Task[TaskContext[State, None, Sequence[Relaxed]], float]):
+    async def execute(self, ctx: TaskContext[State, None, Sequence[Relaxed]]) -> float:
+        return min(r.energy for r in ctx.inputs)
+"""
+
+SCAN_WORKFLOW = """\
+from __future__ import annotations
+
+from molexp import Workflow
+
+from PKG.models import State
+from PKG.tasks import Build, Relax, Summary
+
+wf = Workflow("scan", state=State)
+build = wf.add(Build())
+relaxed = [wf.add(Relax(i * 0.01), after=build, name=f"relax_{i}") for i in range(COUNT)]
+summary = wf.add(Summary(), after=relaxed)
+"""
+
+
+def write_scan(root: Path, name: str, size: int) -> Path:
+    package = root / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "models.py").write_text(SCAN_MODELS)
+    (package / "tasks.py").write_text(SCAN_TASKS.replace("PKG", name))
+    workflow = SCAN_WORKFLOW.replace("PKG", name).replace("COUNT", str(size - 2))
+    (package / "workflow.py").write_text(workflow)
+    return package
+
+
+def _timed(argv: list[str], cwd: Path) -> float:
+    import subprocess
+
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def scan(size: int) -> None:
+    import json
+    import os
+
+    from molexp_codegen.api import plan, write
+
+    root = Path(tempfile.mkdtemp(prefix="molexp-bench-scan-"))
+    sys.path.insert(0, str(root))
+    env_path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(root)])
+    try:
+        print("scan: 1 root, Relax x (N-2) sharing one context, a Sequence[Relaxed] summary")
+        print(f"{'tasks':>6} {'gen':>9} {'contexts':>16} {'edges':>16}")
+        for n in sorted({max(size // 4, 4), max(size // 2, 4), size}):
+            name = f"scan_{n}"
+            package = write_scan(root, name, n)
+
+            def generate(name: str = name, package: Path = package) -> None:
+                _forget(name)
+                write(plan(str(package / "workflow.py"), line_length=88))
+
+            t_gen = best_of(3, generate)
+            contexts = (package / "workflow_contexts.py").read_text()
+            edges = (package / "workflow_edges.py").read_text()
+            print(
+                f"{n:>6} {t_gen * 1e3:>7.1f}ms {len(contexts.splitlines()):>6} lines "
+                f"{len(contexts) // 1024:>3} KiB {len(edges.splitlines()):>6} lines "
+                f"{len(edges) // 1024:>3} KiB"
+            )
+        name = f"scan_{size}"
+        cache = root / "mypy-cache"
+        mypy = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(cache), name]
+        startup = root / "startup.py"
+        startup.write_text("x: int = 1\n")
+        base = _timed(
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--strict",
+                "--cache-dir",
+                str(root / "c0"),
+                "startup.py",
+            ],
+            root,
+        )
+        cold = _timed(mypy, root)
+        warm = _timed(mypy, root)
+        (root / "pyrightconfig.json").write_text(
+            json.dumps({"typeCheckingMode": "strict", "extraPaths": [str(ROOT), str(root)]})
+        )
+        pyright = [sys.executable, "-m", "basedpyright", "-p", "pyrightconfig.json", name]
+        first = _timed(pyright, root)
+        second = _timed(pyright, root)
+        check = [
+            sys.executable,
+            "-m",
+            "molexp",
+            "check",
+            f"{name}/workflow.py",
+            "--mypy-arg=--strict",
+            f"--mypy-arg=--cache-dir={cache}",
+        ]
+        _timed(check, root)  # its own targets warm the cache once
+        warm_check = _timed(check, root)
+        print(f"mypy startup (one-line module, cold cache, subprocess): {base:.2f}s")
+        print(f"mypy --strict on {size} tasks: cold {cold:.2f}s, warm {warm:.2f}s")
+        print(f"basedpyright strict on {size} tasks: first {first:.2f}s, second {second:.2f}s")
+        print(f"molexp check (gen --check + mypy --strict, warm cache): {warm_check:.2f}s")
+    finally:
+        sys.path.remove(str(root))
+        if env_path is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = env_path
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes 100 and 1000, 1 repeat")
@@ -157,7 +329,13 @@ def main() -> None:
         default="100,1000",
         help="sizes to type-check (comma separated; 'none' to skip); default 100,1000",
     )
+    parser.add_argument(
+        "--scan", type=int, default=0, metavar="N", help="measure an N-task scan (see above)"
+    )
     args = parser.parse_args()
+    if args.scan:
+        scan(args.scan)
+        return
     sizes = [100, 1000] if args.quick else [100, 1000, 5000]
     repeats = 1 if args.quick else 3
     mypy_sizes = (

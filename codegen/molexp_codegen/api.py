@@ -138,7 +138,13 @@ def plan(
     loaded = import_target(located, [out, runtime_twin], extra)
     workflows = find_workflows(loaded, workflow)
     source = Path(os.path.relpath(located.file, out.parent)).as_posix()
-    spec, warnings = build_module(workflows, source=source, stub=stub, line_length=line_length)
+    spec, warnings = build_module(
+        workflows,
+        source=source,
+        stub=stub,
+        line_length=line_length,
+        source_module=located.name,
+    )
     if stub:
         text = render_stub(spec)
         _check_compiles(text, out, located)

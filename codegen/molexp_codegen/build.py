@@ -21,12 +21,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any, get_args
 
 import attrs
+import typing_extensions
 
 from molexp._version import __version__
 from molexp.workflow.actor import Actor
 from molexp.workflow.errors import TypeResolutionError
+from molexp.workflow.fingerprint import wiring_fingerprint
 from molexp.workflow.graph import Node, Workflow
-from molexp.workflow.introspect import declared_message_types, declared_output_type
+from molexp.workflow.introspect import (
+    NOT_DECLARED,
+    declared_input_type,
+    declared_message_types,
+    declared_output_type,
+    fan_in_form,
+)
 from molexp_codegen.errors import CodegenError, TypeRenderError
 from molexp_codegen.model import (
     Channel,
@@ -62,9 +70,9 @@ _RUNTIME_NAMES = (
     "ActorContext",
     "SendT",
     "TaskContext",
+    "TypeAlias",
     "TypedDict",
     "annotations",
-    "final",
 )
 _TASK_CONTEXT = Sym("molexp", "TaskContext")
 _ACTOR_CONTEXT = Sym("molexp", "ActorContext")
@@ -170,6 +178,19 @@ class _Pending:
     msg_in: TypeNode | None
     channels: tuple[_RawField, ...]
     returns_none: bool = False
+    carried: str | None = None
+    """A fan-in whose input the task declares (``mapping``, ``list``, ``tuple`` or
+    ``typeddict``): the context carries that type, checked key by key."""
+    required: tuple[str, ...] | None = None
+    """For a declared TypedDict: its required keys (None for another input)."""
+    optional: frozenset[str] = frozenset()
+    """For a declared TypedDict: its ``NotRequired`` keys."""
+    owner: bool = True
+    """The first node of its context: it writes the context (a shared one is written once)."""
+    shared: tuple[str, ...] = ()
+    """The nodes of one task class sharing this context (empty: the node's own)."""
+    extra_names: tuple[str, ...] = ()
+    """Other names of the context (a shared context keeps its first node's name)."""
 
 
 class _Builder:
@@ -180,12 +201,11 @@ class _Builder:
         self.hash_input: list[Any] = []
         self.warnings: list[str] = []
 
-    def build(self, *, source: str, line_length: int) -> ModuleSpec:
+    def build(self, *, source: str, line_length: int, source_module: str = "") -> ModuleSpec:
         prefixed = len(self.workflows) > 1
         pending: list[_Pending] = []
         used_syms: list[Sym] = []
-        quoted: set[Sym] = set()
-        unquoted: set[Sym] = set()
+        doc_syms: list[Sym] = []  # named only in docstrings: allocated, not imported
         check_syms: list[Sym] = []
         needs: set[str] = set()
         # Pass 1: types and generated class names, in topological order.
@@ -206,33 +226,38 @@ class _Builder:
                 if node.is_actor:
                     sends[node.id] = self.node_sends(node, where)
                 task_syms[node.id] = _task_symbol(node, where)
+            derived = {
+                node.id: self.derive(node, where_wf, wf_input, outputs, sends) for node in wf.nodes
+            }
+            shared = _shared_classes(wf, derived, where_wf)
+            names_of: dict[Any, tuple[str, str | None]] = {}
             for node in wf.nodes:
-                base = prefix + pascal(node.id)
-                ctx_name = self.names.allocate(base, "Context")
-                inputs_name = (
-                    self.names.allocate(base, "Inputs") if node.input_shape == "fan_in" else None
-                )
-                fields = tuple(
-                    _RawField(key, up.id, outputs[up.id], type(up.task).__name__, up.is_actor)
-                    for key, up in node.input_upstream.items()
-                )
-                channels = tuple(
-                    _RawField(
-                        key,
-                        up.id,
-                        self.channel_type(up, sends[up.id]),
-                        type(up.task).__name__,
-                        True,
-                    )
-                    for key, up in node.channel_upstream.items()
-                )
-                if node.input_shape == "root":
-                    node_input = wf_input
-                elif node.input_shape == "single":
-                    node_input = fields[0].type
+                carried, fields, channels, node_input, msg_in = derived[node.id]
+                group = _class_key(node)
+                owner = True
+                extra_names: tuple[str, ...] = ()
+                if group in shared and group in names_of:
+                    ctx_name, inputs_name = names_of[group]
+                    owner = False
                 else:
-                    node_input = Name(inputs_name or "")
-                msg_in = _union([c.type for c in channels]) if node.is_actor else None
+                    base = prefix + pascal(node.id)
+                    if group in shared:
+                        own = prefix + pascal(type(node.task).__name__)
+                        ctx_name = self.names.allocate(own, "Context")
+                        if not self.names.taken(base + "Context"):
+                            # the first node's own name stays (adding a node renames nothing)
+                            extra_names = (self.names.allocate(base, "Context"),)
+                        base = own
+                    else:
+                        ctx_name = self.names.allocate(base, "Context")
+                    inputs_name = (
+                        self.names.allocate(base, "Inputs")
+                        if node.input_shape == "fan_in" and carried is None
+                        else None
+                    )
+                    names_of[group] = (ctx_name, inputs_name)
+                if inputs_name is not None:
+                    node_input = Name(inputs_name)
                 pending.append(
                     _Pending(
                         node=node,
@@ -248,18 +273,23 @@ class _Builder:
                         msg_in=msg_in,
                         channels=channels,
                         returns_none=isinstance(outputs[node.id], NoneT),
+                        carried=None if carried is None else carried[0],
+                        required=None if carried is None else carried[2],
+                        optional=frozenset() if carried is None else carried[3],
+                        owner=owner,
+                        shared=shared.get(group, ()),
+                        extra_names=extra_names,
                     )
                 )
                 in_bases = [*symbols(state), *symbols(deps), *symbols(node_input)]
                 if msg_in is not None:
                     in_bases += symbols(msg_in)
                 used_syms += in_bases
-                quoted.update(Sym(s.module, s.top) for s in in_bases)
-                functional = any(keyword.iskeyword(k) for k in node.input_upstream)
                 for field in fields:
-                    used_syms += symbols(field.type)
-                    if node.input_shape == "fan_in" and not functional:
-                        unquoted.update(Sym(s.module, s.top) for s in symbols(field.type))
+                    if carried is None:
+                        used_syms += symbols(field.type)
+                    else:
+                        doc_syms += symbols(field.type)
                     needs.update(("expect", "yields" if field.upstream_actor else "output"))
                 for channel in channels:
                     used_syms += symbols(channel.type)
@@ -271,7 +301,7 @@ class _Builder:
                 entry: list[Any] = [
                     node.id,
                     f"{task_syms[node.id].module}:{task_syms[node.id].qualname}",
-                    node.input_shape,
+                    node.input_shape if carried is None else f"{node.input_shape}:{carried[0]}",
                     [[k, u.id] for k, u in node.input_upstream.items()],
                     canonical(outputs[node.id]),
                 ]
@@ -289,15 +319,16 @@ class _Builder:
         check_syms += [_HELPER_SYMBOLS[key] for key in helper_keys]
         check_syms += [sym for need in sorted(needs) for sym in _HELPER_CONTEXTS.get(need, ())]
         # Pass 2: local names of imported symbols (aliased on clashes).
-        local = self.allocate_imports([*used_syms, *check_syms])
+        local = self.allocate_imports([*used_syms, *check_syms, *doc_syms])
         # Pass 3: edge check names (after every class name is known).
         edges: list[EdgeSpec] = []
         for item in pending:
             edges += self.node_edges(item, local)
-        contexts = tuple(self.context_spec(item, local) for item in pending)
+        edges = _merge_identical(edges)
+        contexts = tuple(self.context_spec(item, local) for item in pending if item.owner)
         actors = any(c.actor for c in contexts)
-        # A stub imports TypedDict/final/the contexts in the same sorted block as the types.
-        stub_syms = [Sym("typing", "final")]
+        # A stub imports TypeAlias/TypedDict/the contexts in the same sorted block as the types.
+        stub_syms = [Sym("typing", "TypeAlias")]
         if any(not c.actor for c in contexts):
             stub_syms.append(_TASK_CONTEXT)
         if actors:
@@ -311,21 +342,27 @@ class _Builder:
         # contexts) are imported by the edge checks module, so no import cycle.
         all_imports = _import_lines(local, [s for s in used_syms if s not in _PREBOUND])
         exports = sorted(
-            [c.name for c in contexts] + [c.inputs.name for c in contexts if c.inputs is not None],
+            [c.name for c in contexts]
+            + [name for c in contexts for name in c.extra_names]
+            + [c.inputs.name for c in contexts if c.inputs is not None],
             key=dunder_all_key,
         )
         runtime_typing = ["TYPE_CHECKING"] if all_imports else []
+        runtime_typing.append("TypeAlias")
         if any(c.inputs is not None for c in contexts):
             runtime_typing.append("TypedDict")
-        runtime_typing.append("final")
         runtime_molexp: list[tuple[str, tuple[str, ...]]] = [
             ("molexp", ("ActorContext", "TaskContext") if actors else ("TaskContext",))
         ]
         if actors:
             runtime_molexp.append(("molexp.context", ("SendT",)))
+        if source_module:
+            runtime_molexp.append(("molexp.workflow.fingerprint", ("register_generated",)))
         return ModuleSpec(
             version=__version__,
             graph_hash=_hash(self.hash_input),
+            source_module=source_module,
+            fingerprints=tuple((wf.name, wiring_fingerprint(wf)) for wf in self.workflows),
             source=source,
             workflows=tuple(wf.name for wf in self.workflows),
             stub=self.stub,
@@ -337,11 +374,43 @@ class _Builder:
             contexts=contexts,
             edges=tuple(edges),
             exports=tuple(exports),
-            quoted_only=bool(quoted - unquoted),
             helpers={key: local[_HELPER_SYMBOLS[key]] for key in helper_keys},
             runtime_molexp=tuple(runtime_molexp),
             needs=frozenset(needs),
         )
+
+    def derive(
+        self,
+        node: Node[Any],
+        where_wf: str,
+        wf_input: TypeNode,
+        outputs: Mapping[str, TypeNode],
+        sends: Mapping[str, TypeNode | None],
+    ) -> tuple[Any, tuple[_RawField, ...], tuple[_RawField, ...], TypeNode, TypeNode | None]:
+        """What the graph gives a node: ``(carried, fields, channels, input, msg_in)``; a
+        generated fan-in TypedDict's input is a placeholder until its name is allocated."""
+        kind = "actor" if node.is_actor else "task"
+        where = f"{where_wf}, {kind} {node.id!r} ({type(node.task).__qualname__})"
+        carried = _carried_input(node)
+        fields = tuple(
+            _RawField(key, up.id, outputs[up.id], type(up.task).__name__, up.is_actor)
+            for key, up in node.input_upstream.items()
+        )
+        channels = tuple(
+            _RawField(key, up.id, self.channel_type(up, sends[up.id]), type(up.task).__name__, True)
+            for key, up in node.channel_upstream.items()
+        )
+        node_input: TypeNode
+        if node.input_shape == "root":
+            node_input = wf_input
+        elif node.input_shape == "single":
+            node_input = fields[0].type
+        elif carried is not None:
+            node_input = convert(carried[1], f"{where}, declared input type")
+        else:
+            node_input = Name("")
+        msg_in = _union([c.type for c in channels]) if node.is_actor else None
+        return carried, fields, channels, node_input, msg_in
 
     def node_sends(self, node: Node[Any], where: str) -> TypeNode | None:
         """What an actor declares it sends (``MonitorContext[Stats]``'s ``Stats``, the last
@@ -451,6 +520,8 @@ class _Builder:
                 Channel(c.upstream_id, c.upstream_task, resolve(c.type, local))
                 for c in item.channels
             ),
+            shared=item.shared,
+            extra_names=item.extra_names,
         )
 
     def node_edges(self, item: _Pending, local: Mapping[Sym, str]) -> list[EdgeSpec]:
@@ -489,7 +560,8 @@ class _Builder:
                 )
             )
         else:
-            for key, up in node.input_upstream.items():
+            positional = item.carried in ("list", "tuple")
+            for position, (key, up) in enumerate(node.input_upstream.items()):
                 name = self.names.allocate(f"edge__{prefix}{up.id}__{node.id}")
                 edges.append(
                     EdgeSpec(
@@ -499,11 +571,19 @@ class _Builder:
                         upstream_task=task_name(up.id),
                         key=key,
                         upstream_actor=up.is_actor,
+                        index=position if positional else None,
+                        guarded=key in item.optional,
+                        extra=item.required is not None
+                        and key not in item.optional
+                        and key not in item.required,
                         **common,
                     )
                 )
             name = self.names.allocate(f"fan_in__{prefix}{node.id}")
-            edges.append(EdgeSpec(name=name, kind="fan_in", **common))
+            required = None
+            if item.required is not None:
+                required = tuple(k for k in node.input_upstream if k in item.required)
+            edges.append(EdgeSpec(name=name, kind="fan_in", required=required, **common))
         for key, up in node.channel_upstream.items():
             name = self.names.allocate(f"channel__{prefix}{up.id}__{node.id}")
             edges.append(
@@ -518,6 +598,170 @@ class _Builder:
                 )
             )
         return edges
+
+
+def _class_key(node: Node[Any]) -> Any:
+    """Nodes of one task class (one parameterization of a generic class) form a group."""
+    return getattr(node.task, "__orig_class__", None) or type(node.task)
+
+
+def _signature(derived: tuple[Any, ...], node: Node[Any]) -> Any:
+    carried, fields, _, node_input, msg_in = derived
+    if node.input_shape == "fan_in" and carried is None:
+        shown = "{" + ", ".join(f"{f.key}: {canonical(f.type)}" for f in fields) + "}"
+    else:
+        shown = canonical(node_input)
+    received = None if msg_in is None else canonical(msg_in)
+    return (node.input_shape, None if carried is None else carried[0], shown, received)
+
+
+def _shared_classes(
+    wf: Workflow[Any, Any, Any],
+    derived: Mapping[str, tuple[Any, ...]],
+    where_wf: str,
+) -> dict[Any, tuple[str, ...]]:
+    """Task classes placed on several nodes whose inputs agree: one context each.
+
+    A class whose nodes disagree and that is written against a generated context cannot be
+    typed by one context: that is an error naming the nodes and what each receives. A class
+    written against an explicit context keeps one context per node (the edge checks
+    compare each with what the class declares).
+    """
+    groups: dict[Any, list[Node[Any]]] = {}
+    for node in wf.nodes:
+        groups.setdefault(_class_key(node), []).append(node)
+    shared: dict[Any, tuple[str, ...]] = {}
+    for group, nodes in groups.items():
+        if len(nodes) < 2:
+            continue
+        signatures = {_signature(derived[n.id], n): n for n in nodes}
+        if len(signatures) == 1:
+            shared[group] = tuple(n.id for n in nodes)
+            continue
+        if not _declares_generated_context(nodes[0]):
+            continue
+        cls = type(nodes[0].task).__qualname__
+        shown = "; ".join(
+            f"{n.id!r} receives {_describe_input(sig)}" for sig, n in signatures.items()
+        )
+        raise CodegenError(
+            f"{where_wf}: task class {cls} is placed on {len(nodes)} nodes whose inputs "
+            f"disagree ({shown}), so one generated context cannot type them. Declare a common "
+            f"input in {cls}'s context instead of a generated one (e.g. TaskContext[State, "
+            "Deps, A | B], or Mapping[str, T] / Sequence[T] for a fan-in), or use one class "
+            "per kind of input"
+        )
+    return shared
+
+
+def _describe_input(signature: Any) -> str:
+    shape, carried, shown, received = signature
+    text = shown if shape != "fan_in" or carried is not None else f"a fan-in {shown}"
+    text = text if received is None else f"{text} (and messages {received})"
+    return re.sub(r"\b[\w.]+:", "", text)  # module-qualified names, shown short
+
+
+def _declares_generated_context(node: Node[Any]) -> bool:
+    from molexp.workflow.introspect import declared_context_type, is_placeholder_context
+
+    try:
+        return is_placeholder_context(declared_context_type(node.task))
+    except TypeResolutionError:
+        return False
+
+
+def _carried_input(
+    node: Node[Any],
+) -> tuple[str, Any, tuple[str, ...] | None, frozenset[str]] | None:
+    """A fan-in into a task that declares its input as a homogeneous mapping or sequence,
+    or as its own TypedDict: ``(form, declared type, required keys, optional keys)``.
+    None when the generator derives the input from the graph (a generated TypedDict)."""
+    if node.input_shape != "fan_in":
+        return None
+    declared = declared_input_type(node.task)
+    if declared is NOT_DECLARED:
+        return None
+    form = fan_in_form(declared)
+    if form is not None:
+        return form, declared, None, frozenset()
+    origin = typing.get_origin(declared) or declared
+    if typing_extensions.is_typeddict(origin):
+        required, optional = _typeddict_keys(origin)
+        return "typeddict", declared, required, optional
+    return None
+
+
+def _forms(name: str) -> tuple[Any, ...]:
+    """``typing_extensions.X`` and, where it exists, ``typing.X`` (one object or two)."""
+    found = [getattr(module, name, None) for module in (typing_extensions, typing)]
+    return tuple(f for f in dict.fromkeys(found) if f is not None)
+
+
+_NOT_REQUIRED = _forms("NotRequired")
+_REQUIRED = _forms("Required")
+_READ_ONLY = _forms("ReadOnly")
+
+
+def _typeddict_keys(td: Any) -> tuple[tuple[str, ...], frozenset[str]]:
+    """``(required keys, NotRequired keys)`` of a TypedDict. ``__required_keys__`` is wrong
+    when the class was written under ``from __future__ import annotations`` (the qualifiers
+    are strings then), so each key's annotation is read again, evaluated."""
+    required = set(getattr(td, "__required_keys__", ()))
+    optional = set(getattr(td, "__optional_keys__", ()))
+    try:
+        hints = typing_extensions.get_type_hints(td, include_extras=True)
+    except Exception:
+        hints = {}
+    for key, hint in hints.items():
+        qualifiers = set()
+        while typing.get_origin(hint) in (*_NOT_REQUIRED, *_REQUIRED, *_READ_ONLY):
+            qualifiers.add(typing.get_origin(hint))
+            hint = typing.get_args(hint)[0]
+        if qualifiers & set(_NOT_REQUIRED):
+            required.discard(key)
+            optional.add(key)
+        elif qualifiers & set(_REQUIRED):
+            optional.discard(key)
+            required.add(key)
+    return tuple(sorted(required)), frozenset(optional)
+
+
+def _edge_signature(edge: EdgeSpec) -> tuple[Any, ...] | None:
+    """Edges whose checks would be the same text but for the names: the nodes of a shared
+    context fed by the same upstream class (a scan's ``build -> relax_i``), or the elements
+    of a homogeneous fan-in from one class (``relax_i -> summary[i]``). None: always kept."""
+    if edge.kind == "channel" or edge.required is not None or edge.guarded or edge.extra:
+        return None
+    if edge.kind == "fan_in_edge":
+        if edge.index is None:
+            return None  # a key of a mapping or TypedDict: each key is named in its check
+        return (edge.kind, edge.context, edge.upstream_task, edge.upstream_actor)
+    return (edge.kind, edge.task, edge.context, edge.upstream_task, edge.upstream_actor)
+
+
+def _merge_identical(edges: list[EdgeSpec]) -> list[EdgeSpec]:
+    """One check per distinct signature; the first edge's function names the others."""
+    first: dict[tuple[Any, ...], int] = {}
+    others: dict[int, list[str]] = {}
+    kept: list[EdgeSpec] = []
+    for edge in edges:
+        signature = _edge_signature(edge)
+        if signature is not None and signature in first:
+            others[first[signature]].append(_edge_words(edge))
+            continue
+        if signature is not None:
+            first[signature] = len(kept)
+            others[len(kept)] = []
+        kept.append(edge)
+    return [
+        attrs.evolve(edge, same_as=tuple(others[i])) if others.get(i) else edge
+        for i, edge in enumerate(kept)
+    ]
+
+
+def _edge_words(edge: EdgeSpec) -> str:
+    target = edge.node_id if edge.index is None else f"{edge.node_id}[{edge.index}]"
+    return target if edge.upstream_id is None else f"{edge.upstream_id} -> {target}"
 
 
 def _union(items: Sequence[TypeNode]) -> TypeNode:
@@ -623,10 +867,11 @@ def build_module(
     source: str,
     stub: bool = False,
     line_length: int = DEFAULT_LINE_LENGTH,
+    source_module: str = "",
 ) -> tuple[ModuleSpec, list[str]]:
     """The module spec of ``workflows`` and the warnings met while reading them."""
     if not workflows:
         raise CodegenError("no workflow to generate")
     builder = _Builder(workflows, stub)
-    spec = builder.build(source=source, line_length=line_length)
+    spec = builder.build(source=source, line_length=line_length, source_module=source_module)
     return spec, builder.warnings

@@ -52,11 +52,25 @@ def locate(target: str) -> Located:
 
 
 def find_workflows(loaded: LoadedModule, name: str | None = None) -> list[Workflow[Any, Any, Any]]:
-    """The module's Workflow objects in definition order (or the one named ``name``)."""
+    """The workflows the module defines, in definition order (or the one named ``name``).
+
+    A workflow the module imports from another module is not its own: generating it here
+    would duplicate the other module's contexts and prefix every context with its workflow's
+    name. It is generated only when named (``--workflow``)."""
     try:
-        return _find_workflows(loaded, name)
+        found = _find_workflows(loaded, name)
     except WorkflowLoadError as exc:
         raise LoadError(str(exc)) from exc
+    if name is not None:
+        return found
+    own = [w for w in found if w.module in (None, loaded.name)]
+    if not own:
+        imported = ", ".join(f"{w.name!r} (from {w.module})" for w in found)
+        raise LoadError(
+            f"{loaded.file}: module {loaded.name} defines no workflow of its own; it imports "
+            f"{imported}: generate that module, or name one with --workflow"
+        )
+    return own
 
 
 def module_names_for(output: Path, roots: Sequence[str]) -> set[str]:

@@ -91,6 +91,10 @@ class ContextSpec:
     msg_in: TypeNode | None = None
     """For an actor: what ``receive()`` returns (the union of its channels' send types)."""
     channels: tuple[Channel, ...] = ()
+    shared: tuple[str, ...] = ()
+    """The nodes of one task class that share this context (empty: one node's own)."""
+    extra_names: tuple[str, ...] = ()
+    """Other names of this context: a shared context keeps its first node's own name."""
 
 
 @attrs.frozen
@@ -121,6 +125,19 @@ class EdgeSpec:
     returns_none: bool = False
     """The task's ``execute`` returns None: its result is not kept (mypy refuses
     ``_ = None-returning call``; basedpyright warns on an unused non-None result)."""
+    index: int | None = None
+    """A fan-in into a declared list/tuple: the upstream's position (``ctx.inputs[i]``)."""
+    guarded: bool = False
+    """A ``NotRequired`` key of a declared TypedDict: checked under ``if key in inputs``."""
+    extra: bool = False
+    """A graph key the declared TypedDict does not have: the check only reads the key (one
+    error naming it), since there is no value type to compare."""
+    same_as: tuple[str, ...] = ()
+    """Other edges this check stands for: their checks would be the same (the same task
+    class, context and upstream class), so one check proves them all."""
+    required: tuple[str, ...] | None = None
+    """``fan_in`` into a declared TypedDict: its required keys the graph supplies; the check
+    builds the TypedDict from them, so a required key the graph lacks is an error."""
 
 
 @attrs.frozen
@@ -136,18 +153,20 @@ class ModuleSpec:
     imports: tuple[ImportLine, ...]
     """What the runtime module imports under ``TYPE_CHECKING``: the types only."""
     type_imports: tuple[ImportLine, ...]
-    """What a stub imports: the types, ``TaskContext``, ``TypedDict`` and ``final``."""
+    """What a stub imports: the types, ``TaskContext``, ``TypedDict`` and ``TypeAlias``."""
     check_imports: tuple[ImportLine, ...]
     """What the edge checks module needs besides the contexts (task classes, helpers)."""
     contexts: tuple[ContextSpec, ...]
     edges: tuple[EdgeSpec, ...]
     exports: tuple[str, ...]
-    quoted_only: bool
-    """Some import is used only inside quoted base-class arguments (linters miss those)."""
     helpers: Mapping[str, str]
     """Local names of the helpers the edge checks use (``Callable``, ``TypeVar``...)."""
     runtime_molexp: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """What the runtime module imports from molexp: ``(module, names)`` in isort order."""
+    source_module: str = ""
+    """The workflow module's dotted name (the key the runtime finds the fingerprints by)."""
+    fingerprints: tuple[tuple[str, str], ...] = ()
+    """``(workflow name, wiring fingerprint)``: the runtime refuses a stale module."""
     needs: frozenset[str] = frozenset()
     """Which check helpers the edge checks use (``expect``, ``output``, ``yields``,
     ``fits``, ``inbox``)."""

@@ -112,5 +112,5 @@ if TYPE_CHECKING:
         slot(_output(upstream.execute))
 
     async def fan_in__check(task: Check, ctx: CheckContext) -> None:
-        """Fan-in into ``check``: the keyed context fits the task."""
+        """Fan-in into ``check``: the context fits the task."""
         _ = await task.execute(ctx)

@@ -72,5 +72,5 @@ if TYPE_CHECKING:
         slot(_output(upstream.execute))
 
     async def fan_in__analyze(task: Analyze, ctx: AnalyzeContext) -> None:
-        """Fan-in into ``analyze``: the keyed context fits the task."""
+        """Fan-in into ``analyze``: the context fits the task."""
         _ = await task.execute(ctx)

@@ -15,6 +15,7 @@ from molexp.workflow.task import Task
 __all__ = ["Plan", "plan_for"]
 
 _SHAPES = {"root": 0, "single": 1, "fan_in": 2}
+_FORMS = {"mapping": 2, "list": 3, "tuple": 4}
 
 
 @attrs.frozen
@@ -24,7 +25,8 @@ class Plan:
     is_actor: tuple[bool, ...]
     context_classes: tuple[type[TaskContext[Any, Any, Any]], ...]
     shape: tuple[int, ...]
-    """0 root (workflow input), 1 single upstream (its value), 2 fan-in (a mapping)."""
+    """0 root (workflow input), 1 single upstream (its value), 2 fan-in as a mapping,
+    3 fan-in as a list, 4 fan-in as a tuple (values in ``after=`` order)."""
     upstream: tuple[tuple[tuple[str, int], ...], ...]
     """Per node: (input key, upstream index) pairs feeding ctx.inputs, in declaration order."""
     downstream: tuple[tuple[int, ...], ...]
@@ -61,7 +63,10 @@ def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
         tasks=tuple(n.task for n in nodes),
         is_actor=tuple(n.is_actor for n in nodes),
         context_classes=tuple(context_class(n.task) for n in nodes),
-        shape=tuple(_SHAPES[n.input_shape] for n in nodes),
+        shape=tuple(
+            _FORMS[n.fan_in_form] if n.input_shape == "fan_in" else _SHAPES[n.input_shape]
+            for n in nodes
+        ),
         upstream=tuple(upstream),
         downstream=tuple(tuple(d) for d in downstream),
         indegree=tuple(len(p) for p in upstream),

@@ -35,6 +35,7 @@ from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
 from molexp.workflow.actor import Actor
+from molexp.workflow.fingerprint import check_fresh
 from molexp.workflow.graph import Workflow
 from molexp.workflow.task import Task
 from molexp.workspace.encoding import dumps, to_json_value
@@ -169,6 +170,7 @@ class WorkflowRuntime:
             config = run_context.config  # the profile the run was started with
         profile = ProfileConfig.coerce(config)
         _check_declared(workflow, deps=deps, inputs=inputs)
+        check_fresh(workflow)  # a stale generated module: refuse before any task runs
         plan = plan_for(workflow)
         default = _check_executor(executor, "executor") or self.executor
         table = _executor_table(workflow, plan, default, executors)
@@ -438,9 +440,13 @@ class _Execution:
             inputs = self.inputs
         elif shape == 1:
             inputs = self.outputs[plan.upstream[index][0][1]]
-        else:
+        elif shape == 2:
             outputs = self.outputs
             inputs = {key: outputs[up] for key, up in plan.upstream[index]}
+        else:  # the homogeneous list/tuple a task declared, in after= order
+            outputs = self.outputs
+            values = [outputs[up] for _, up in plan.upstream[index]]
+            inputs = values if shape == 3 else tuple(values)
         task_id = plan.ids[index]
         task = plan.tasks[index]
         observer = self.observer

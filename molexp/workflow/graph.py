@@ -9,6 +9,11 @@ topological order. The shape of ``after`` fixes the shape of ``ctx.inputs``:
 - a sequence ``[a, b]``          -> a mapping keyed by the upstream node ids
 - a mapping ``{"k": a, ...}``    -> a mapping keyed by the given names
 
+A task that declares a homogeneous input gets that shape instead (the *fan-in form*):
+``Sequence[T]``/``list[T]`` a list and ``tuple[T, ...]`` a tuple of the values of
+``after=[...]``; ``Mapping[str, T]``/``dict[str, T]`` the mapping above. Values are always
+in ``after=`` order.
+
 Actors stream: an edge from an actor to an actor is a *channel* (the downstream's
 ``receive()`` gets the upstream's ``send``s, and both run at the same time); it does not
 feed ``ctx.inputs``. An actor's ``ctx.inputs`` follows the rules above over its other
@@ -19,6 +24,7 @@ for the upstream to finish; after an actor, a task receives the actor's last yie
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Literal
 
@@ -29,7 +35,7 @@ from molexp.workflow.actor import Actor
 from molexp.workflow.errors import WorkflowDefinitionError
 from molexp.workflow.task import Task, default_task_name
 
-__all__ = ["InputShape", "Node", "Workflow"]
+__all__ = ["FanInForm", "InputShape", "Node", "Workflow"]
 
 OutputT = TypeVar("OutputT", covariant=True, default=Any)
 StateT = TypeVar("StateT", default=Any)
@@ -37,6 +43,7 @@ DepsT = TypeVar("DepsT", default=Any)
 InputT = TypeVar("InputT", default=Any)
 
 InputShape = Literal["root", "single", "fan_in"]
+FanInForm = Literal["mapping", "list", "tuple"]
 
 
 class Node(Generic[OutputT]):
@@ -44,6 +51,7 @@ class Node(Generic[OutputT]):
 
     __slots__ = (
         "_executor",
+        "_form",
         "_id",
         "_index",
         "_is_actor",
@@ -62,8 +70,10 @@ class Node(Generic[OutputT]):
         shape: InputShape,
         index: int,
         executor: str | None = None,
+        form: FanInForm = "mapping",
     ) -> None:
         self._workflow = workflow
+        self._form: FanInForm = form
         self._id = node_id
         self._task = task
         self._upstream = upstream
@@ -111,6 +121,12 @@ class Node(Generic[OutputT]):
     def input_shape(self) -> InputShape:
         """``root`` (workflow input), ``single`` (the value itself) or ``fan_in`` (a mapping)."""
         return self._shape
+
+    @property
+    def fan_in_form(self) -> FanInForm:
+        """How a fan-in's values reach ``ctx.inputs``: ``mapping`` (``{key: value}``),
+        ``list`` or ``tuple`` (the values in ``after=`` order), from the declared input."""
+        return self._form
 
     @property
     def index(self) -> int:
@@ -164,6 +180,9 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         self.make_state = make_state
         self.make_deps = make_deps
         self.make_input = make_input
+        caller = sys._getframe(1).f_globals.get("__name__")
+        self.module: str | None = caller if isinstance(caller, str) else None
+        """The module that created the workflow (``molexp gen`` generates a module's own)."""
         self._nodes: list[Node[Any]] = []
         self._by_id: dict[str, Node[Any]] = {}
 
@@ -193,6 +212,9 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         if executor is not None:
             self._check_executor_label(task, node_id, executor)
         upstream, shape = self._resolve_after(after, node_id)
+        form: FanInForm = "mapping"
+        if shape == "fan_in":
+            form = self._fan_in_form(task, node_id, after)
         if isinstance(task, Actor):
             shape = _actor_input_shape(upstream, shape)
             self._check_no_wait_on_producer(node_id, upstream)
@@ -203,10 +225,27 @@ class Workflow(Generic[StateT, DepsT, InputT]):
                     f"workflow {self.name!r}, actor {node_id!r}: actor {twice[0]!r} is listed "
                     "twice; its messages would arrive twice on the one input channel"
                 )
-        node: Node[OutputT] = Node(self, node_id, task, upstream, shape, len(self._nodes), executor)
+        node: Node[OutputT] = Node(
+            self, node_id, task, upstream, shape, len(self._nodes), executor, form
+        )
         self._nodes.append(node)
         self._by_id[node_id] = node
         return node
+
+    def _fan_in_form(self, task: object, node_id: str, after: object) -> FanInForm:
+        from molexp.workflow.introspect import declared_input_type, fan_in_form, type_label
+
+        declared = declared_input_type(task)  # type: ignore[arg-type]
+        form = fan_in_form(declared)
+        if form is None:
+            return "mapping"
+        if form != "mapping" and isinstance(after, Mapping):
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r}, task {node_id!r}: {type(task).__name__} declares its "
+                f"input {type_label(declared)}, a list in after= order; pass after=[...] "
+                "(the keys of after={...} would be dropped), or declare Mapping[str, T]"
+            )
+        return form
 
     def _check_name(self, task: object, name: str | None) -> str:
         node_id = default_task_name(task) if name is None else name

@@ -17,6 +17,7 @@ import typing_extensions
 from molexp.context import ActorContext, TaskContext
 from molexp.workflow.actor import Actor
 from molexp.workflow.errors import TypeResolutionError
+from molexp.workflow.graph import FanInForm
 from molexp.workflow.task import Task
 
 AnyTask = Task[Any, Any] | Actor[Any, Any]
@@ -27,9 +28,14 @@ _ASYNC_ITERATORS = {
 }
 
 __all__ = [
+    "NOT_DECLARED",
+    "FanInForm",
     "declared_context_type",
+    "declared_input_type",
     "declared_message_types",
     "declared_output_type",
+    "fan_in_form",
+    "is_placeholder_context",
     "message_label",
     "task_type_arguments",
     "type_label",
@@ -118,6 +124,65 @@ def declared_context_type(task: AnyTask) -> Any:
     if isinstance(task, Actor):
         return ActorContext[Any, Any, Any, Any, Any]
     return TaskContext[Any, Any, Any]
+
+
+class _NotDeclared:
+    """What ``declared_input_type`` returns when the input cannot be read at runtime."""
+
+    def __repr__(self) -> str:
+        return "NOT_DECLARED"
+
+
+NOT_DECLARED: Any = _NotDeclared()
+
+
+_SEQUENCES = {list, collections.abc.Sequence, collections.abc.MutableSequence}
+_MAPPINGS = {dict, collections.abc.Mapping, collections.abc.MutableMapping}
+
+
+def is_placeholder_context(context: Any) -> bool:
+    """The context stands in for a generated one while ``molexp gen`` imports the module."""
+    origin = get_origin(context) or context
+    return getattr(origin, "__molexp_placeholder__", None) is not None
+
+
+def declared_input_type(task: AnyTask) -> Any:
+    """The input type a task declares: the third argument of its ``TaskContext[S, D, I]``
+    (an explicit one or a generated alias of one). ``NOT_DECLARED`` when it cannot be read
+    at runtime: no context argument, a type variable, a quoted name, a placeholder."""
+    try:
+        context = declared_context_type(task)
+    except TypeResolutionError:
+        return NOT_DECLARED
+    origin = get_origin(context)
+    if not (isinstance(origin, type) and issubclass(origin, TaskContext)):
+        return NOT_DECLARED
+    if is_placeholder_context(context):
+        return NOT_DECLARED
+    args = get_args(context)
+    if len(args) < 3:
+        return NOT_DECLARED
+    declared = args[2]
+    if isinstance(declared, (str, typing.ForwardRef, typing.TypeVar)):
+        return NOT_DECLARED
+    return declared
+
+
+def fan_in_form(declared: Any) -> FanInForm | None:
+    """The homogeneous fan-in a declared input asks for: ``Mapping[str, T]``/``dict[str, T]``
+    (``mapping``), ``Sequence[T]``/``list[T]`` (``list``), ``tuple[T, ...]`` (``tuple``);
+    None for anything else (a TypedDict, a single value, an unknown type)."""
+    origin = get_origin(declared) or declared
+    if origin is typing.Annotated:
+        return fan_in_form(get_args(declared)[0])
+    args = get_args(declared)
+    if origin in _SEQUENCES:
+        return "list"
+    if origin is tuple:
+        return "tuple" if len(args) == 2 and args[1] is Ellipsis else None
+    if origin in _MAPPINGS:
+        return "mapping"
+    return None
 
 
 def declared_message_types(actor: Actor[Any, Any]) -> tuple[Any, Any]:

@@ -65,11 +65,16 @@ def test_check_exit_codes_clean_edited_deleted(tmp_path: Path) -> None:
         "cg_chain/workflow_contexts.py is up to date\ncg_chain/workflow_edges.py is up to date",
     )
 
-    target.write_text(target.read_text().replace("class AnalyzeContext", "class AnalyseContext"))
+    target.write_text(
+        target.read_text().replace("AnalyzeContext: TypeAlias", "AnalyseContext: TypeAlias")
+    )
     edited = molexp("gen", "--check", "cg_chain/workflow.py", cwd=tmp_path)
     assert edited.returncode == 1
     assert "is stale" in edited.stdout
-    assert "-class AnalyseContext" in edited.stdout and "+class AnalyzeContext" in edited.stdout
+    assert (
+        "-AnalyseContext: TypeAlias" in edited.stdout
+        and "+AnalyzeContext: TypeAlias" in edited.stdout
+    )
     assert "AnalyseContext" in target.read_text(), "--check must not write"
 
     target.unlink()
@@ -149,7 +154,7 @@ def test_dotted_module_output_and_workflow_selection(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     text = (tmp_path / "relax_ctx.py").read_text()
-    assert "class MinimizeContext" in text and "Scan" not in text
+    assert "MinimizeContext: TypeAlias" in text and "Scan" not in text
     assert "from cg_multi/workflow.py: do not edit" in text
     proc = molexp("gen", "cg_multi.workflow", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -41,3 +41,29 @@ def test_documented_check_command_passes(tmp_path: Path) -> None:
         cwd=REPO,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_readme_fan_in_and_quickstart_pass_molexp_check_and_basedpyright(tmp_path: Path) -> None:
+    """The README's keyed fan-in (`Report` over `dict[str, float]`) and the quickstart's
+    (`dict[str, Scan]`) are homogeneous fan-ins: generated, then clean under
+    `molexp check --strict` and basedpyright strict."""
+    from codegen_helpers import run_pyright
+
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.S | re.M)
+    report = next(b for b in blocks if "class Report(" in b)
+    flows = {
+        "readme_flow": report.split("result = asyncio.run")[0]
+        .replace("import asyncio\n\n", "")
+        .replace(", WorkflowRuntime", ""),
+        "quick_flow": (REPO / "examples" / "quickstart.py").read_text(),
+    }
+    for package, text in flows.items():
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+        (tmp_path / package / "workflow.py").write_text(text)
+        gen = molexp("gen", f"{package}/workflow.py", cwd=tmp_path)
+        assert gen.returncode == 0, gen.stderr
+        check = molexp("check", f"{package}/workflow.py", "--mypy-arg=--strict", cwd=tmp_path)
+        assert check.returncode == 0, check.stdout + check.stderr
+    assert run_pyright([tmp_path / p for p in flows], cwd=tmp_path, extra_paths=[tmp_path]) == []

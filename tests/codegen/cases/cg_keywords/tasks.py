@@ -16,3 +16,11 @@ class Scale(Task[TaskContext[None, None, int], float]):
 class Collect(Task[TaskContext[None, None, object], str]):
     async def execute(self, ctx: TaskContext[None, None, object]) -> str:
         return repr(ctx.inputs)
+
+
+class Double(Scale):
+    """A class of its own, so its node gets its own context (named after the node)."""
+
+
+class Triple(Scale):
+    """A class of its own, so its node gets its own context (named after the node)."""

@@ -118,7 +118,7 @@ if TYPE_CHECKING:
         slot(_output(upstream.execute))
 
     async def fan_in__writer(task: Writer, ctx: WriterContext) -> None:
-        """Fan-in into ``writer``: the keyed context fits the actor."""
+        """Fan-in into ``writer``: the context fits the actor."""
         declared = _param(task.run)
         _fits(declared)(ctx)
 
@@ -140,5 +140,5 @@ if TYPE_CHECKING:
         slot(_yields(upstream.run))
 
     async def fan_in__report(task: Report, ctx: ReportContext) -> None:
-        """Fan-in into ``report``: the keyed context fits the task."""
+        """Fan-in into ``report``: the context fits the task."""
         _ = await task.execute(ctx)

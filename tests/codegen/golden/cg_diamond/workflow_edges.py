@@ -69,5 +69,5 @@ if TYPE_CHECKING:
         slot(_output(upstream.execute))
 
     async def fan_in__join(task: Join, ctx: JoinContext) -> None:
-        """Fan-in into ``join``: the keyed context fits the task."""
+        """Fan-in into ``join``: the context fits the task."""
         _ = await task.execute(ctx)

@@ -62,5 +62,5 @@ if TYPE_CHECKING:
         slot(_output(upstream.execute))
 
     async def fan_in__summarize(task: Summarize, ctx: SummarizeContext) -> None:
-        """Fan-in into ``summarize``: the keyed context fits the task."""
+        """Fan-in into ``summarize``: the context fits the task."""
         _ = await task.execute(ctx)

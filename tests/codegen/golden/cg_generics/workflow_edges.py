@@ -93,5 +93,5 @@ if TYPE_CHECKING:
         slot(_output(upstream.execute))
 
     async def fan_in__consume(task: Consume, ctx: ConsumeContext) -> None:
-        """Fan-in into ``consume``: the keyed context fits the task."""
+        """Fan-in into ``consume``: the context fits the task."""
         _ = await task.execute(ctx)

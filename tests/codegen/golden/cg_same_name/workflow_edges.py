@@ -69,5 +69,5 @@ if TYPE_CHECKING:
         slot(_output(upstream.execute))
 
     async def fan_in__compare(task: Compare, ctx: CompareContext) -> None:
-        """Fan-in into ``compare``: the keyed context fits the task."""
+        """Fan-in into ``compare``: the context fits the task."""
         _ = await task.execute(ctx)

@@ -144,5 +144,5 @@ if TYPE_CHECKING:
         slot(_output(upstream.execute))
 
     async def fan_in__report(task: Report, ctx: ReportContext) -> None:
-        """Fan-in into ``report``: the keyed context fits the task."""
+        """Fan-in into ``report``: the context fits the task."""
         _ = await task.execute(ctx)

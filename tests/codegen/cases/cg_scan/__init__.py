@@ -1,0 +1,1 @@
+"""Golden case of molexp gen: a scan (one class on many nodes) and homogeneous fan-in."""
