@@ -224,6 +224,9 @@ def test_good_values_are_written_as_strict_json(ws: Workspace) -> None:
         with pytest.raises(TypeError, match=rf"deeper than {MAX_DEPTH} levels"):
             rc.set_result("over", _deep_list(MAX_DEPTH + 1))  # one past the limit
     results = strict_loads((run.path / "run.json").read_bytes())["results"]
+    for line in (run.path / "results.jsonl").read_bytes().splitlines():  # appended sets
+        entry = strict_loads(line)
+        results[entry["key"]] = entry["value"]
     assert results == {**plain, "k": plain["deepest"]}  # "k": the sinks' result, last set
     files = [a.path for a in run.assets()]
     assert len(files) == 4 * len(values)  # artifact + checkpoint, local + staged
@@ -330,7 +333,8 @@ def test_the_final_encode_is_a_second_guard(ws: Workspace, monkeypatch: pytest.M
         assert _files(ws.root) == before
         monkeypatch.undo()
         rc.set_result("k", [1.0])
-    assert strict_loads((run.path / "run.json").read_bytes())["results"] == {"k": [1.0]}
+    lines = (run.path / "results.jsonl").read_bytes().splitlines()
+    assert [strict_loads(line) for line in lines] == [{"key": "k", "value": [1.0]}]
     assert assert_strict_json_tree(ws.root) > 0
 
 
