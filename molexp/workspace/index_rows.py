@@ -12,14 +12,12 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from molexp.workspace.assets import (
     ASSET_CLASSES,
     KINDS,
-    ArtifactAsset,
     Asset,
-    CheckpointAsset,
-    DataAsset,
-    LogAsset,
     Producer,
 )
 from molexp.workspace.layout import ScopeKey
@@ -220,14 +218,44 @@ def asset_filters(
 
 
 ASSET_SELECT = (
-    "id, kind, name, version, scope, project, experiment, run_id, path, external, size, "
-    "sha256, media_type, encoding, type_name, created_at, "
-    # the producer of a run's asset is (almost always) that run: NULL instead of a copy
-    "NULLIF(producer_run, run_id), NULLIF(producer_project, project), "
-    "NULLIF(producer_experiment, experiment), producer_task, workflow, attempt, "
-    "producer_run IS NOT NULL, lines, previous, NULLIF(tags, '[]')"
+    "id, kind, name, version, project, experiment, run_id, path, external, size, sha256, "
+    "media_type, encoding, type_name, created_at, lines, previous, tags, "
+    "CASE WHEN producer_run IS NOT NULL THEN json_array(producer_run, producer_project, "
+    "producer_experiment, producer_task, workflow, attempt) END"
 )
-"""The columns ``AssetRows.assets`` reads (an asset query's ``SELECT`` list)."""
+"""The columns ``AssetRows.assets`` reads (an asset query's ``SELECT`` list; the scope is
+implied by which of project, experiment, run id are set)."""
+
+
+class _Builder:
+    """Makes instances of one asset class from values in attrs field order.
+
+    The rows come from the index, which only ever holds checked records, and the asset
+    classes have no validators or converters: the values are stored into the instance's
+    slots directly, which is what the generated ``__init__`` does through one method call
+    per field (a third of the cost of a 500-row query). A class that gains a validator,
+    a converter or a non-slot field is built through its ``__init__`` instead.
+    """
+
+    __slots__ = ("cls", "names", "setters")
+
+    def __init__(self, cls: type[Asset]) -> None:
+        fields = attrs.fields(cls)
+        self.cls = cls
+        self.names = tuple(f.alias for f in fields)
+        descriptors = [getattr(cls, f.name, None) for f in fields]
+        direct = all(f.validator is None and f.converter is None for f in fields) and all(
+            type(d).__name__ == "member_descriptor" for d in descriptors
+        )
+        self.setters = tuple(d.__set__ for d in descriptors) if direct else ()  # type: ignore[union-attr]
+
+    def build(self, values: tuple[Any, ...]) -> Asset:
+        if not self.setters:
+            return self.cls(**dict(zip(self.names, values, strict=True)))
+        asset = object.__new__(self.cls)
+        for setter, value in zip(self.setters, values, strict=True):
+            setter(asset, value)
+        return asset
 
 
 class AssetRows:
@@ -235,18 +263,21 @@ class AssetRows:
     at ``root``. Producers are immutable values: each distinct one is built once (a bounded
     cache, kept across queries)."""
 
-    __slots__ = ("_producers", "_root")
+    __slots__ = ("_builders", "_producers", "_root")
 
     MAX_PRODUCERS = 10_000
 
     def __init__(self, root: str) -> None:
         self._root = root
-        self._producers: dict[tuple[Any, ...], Producer] = {}
+        self._producers: dict[str, Producer] = {}
+        self._builders = {kind: _Builder(cls) for kind, cls in ASSET_CLASSES.items()}
 
-    def _producer(self, key: tuple[Any, ...]) -> Producer:
+    def _producer(self, key: str) -> Producer:
+        """The producer of the JSON array ``[run, project, experiment, task, workflow,
+        attempt]`` (as the query selects it)."""
         if len(self._producers) >= self.MAX_PRODUCERS:
             self._producers.clear()
-        run_id, project, experiment, task_id, workflow, attempt = key
+        run_id, project, experiment, task_id, workflow, attempt = json.loads(key)
         producer = self._producers[key] = Producer(
             run_id=run_id,
             project=project,
@@ -259,6 +290,7 @@ class AssetRows:
 
     def assets(self, rows: Sequence[Sequence[Any]]) -> list[Asset]:
         producers = self._producers
+        builders = self._builders
         root = self._root
         out: list[Asset] = []
         append = out.append
@@ -268,7 +300,6 @@ class AssetRows:
                 kind,
                 name,
                 version,
-                scope,
                 project,
                 experiment,
                 run_id,
@@ -280,53 +311,46 @@ class AssetRows:
                 encoding,
                 type_name,
                 created_at,
-                p_run,
-                p_project,
-                p_experiment,
-                p_task,
-                workflow,
-                attempt,
-                has_producer,
                 lines,
                 previous,
                 tags,
+                pkey,
             ) = row
-            producer = None
-            if has_producer:
-                pkey = (
-                    run_id if p_run is None else p_run,
-                    project if p_project is None else p_project,
-                    experiment if p_experiment is None else p_experiment,
-                    p_task,
-                    workflow,
-                    attempt,
-                )
-                producer = producers.get(pkey) or self._producer(pkey)
-            common = {
-                "id": asset_id,
-                "name": name,
-                "version": version,
-                "scope": scope,
-                "project": project,
-                "experiment": experiment,
-                "run_id": run_id,
-                "location": path if external else f"{root}/{path}",
-                "confined_to": None if external else root,
-                "size": size,
-                "sha256": sha256,
-                "media_type": media_type,
-                "encoding": encoding,
-                "created_at": _fromtimestamp(created_at, _UTC),
-                "producer": producer,
-                "tags": () if tags is None else tuple(json.loads(tags)),
-                "type_name": type_name,
-            }
+            producer = None if pkey is None else producers.get(pkey) or self._producer(pkey)
+            scope = (
+                "run"
+                if run_id is not None
+                else "experiment"
+                if experiment is not None
+                else "project"
+                if project is not None
+                else "workspace"
+            )
+            values = (
+                asset_id,
+                name,
+                version,
+                scope,
+                project,
+                experiment,
+                run_id,
+                path if external else f"{root}/{path}",
+                size,
+                sha256,
+                media_type,
+                encoding,
+                _fromtimestamp(created_at, _UTC),
+                producer,
+                () if tags == "[]" else tuple(json.loads(tags)),
+                type_name,
+                None if external else root,
+            )
             if kind == "artifact":
-                append(ArtifactAsset(**common))
+                append(builders[kind].build(values))
             elif kind == "log":
-                append(LogAsset(line_count=lines or 0, **common))
+                append(builders[kind].build((*values, lines or 0)))
             elif kind == "checkpoint":
-                append(CheckpointAsset(previous=previous, **common))
+                append(builders[kind].build((*values, previous)))
             else:
-                append(DataAsset(external=bool(external), **common))
+                append(builders[kind].build((*values, bool(external))))
         return out
