@@ -36,9 +36,16 @@ __all__ = ["AssetFilter", "CatalogIndex", "SourceTodo"]
 log = logging.getLogger("molexp.workspace")
 
 AssetFilter = tuple[
-    str | None, str | None, str | None, str | None, str | None, str | None, str | None,
-    str | None, str | None,
-]  # fmt: skip
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+]
 """kind, name, producer task, run id, experiment, project, tag, scope, workflow."""
 SourceTodo = tuple[ScopeKey, Path, str, int]
 """A manifest to catch up: its scope, its path, its path relative to the root, its inode."""

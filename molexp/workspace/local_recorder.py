@@ -101,19 +101,34 @@ class LocalRecorder:
             payload = encoded.payload
             inline = store.fsync and payload is not None and len(payload) <= INLINE_MAX
             target, stored = write_version(
-                folder, rel, encoded, name=name, fsync=store.fsync and not inline,
+                folder,
+                rel,
+                encoded,
+                name=name,
+                fsync=store.fsync and not inline,
                 verified=store.verified,
-            )  # fmt: skip
+            )
             if kind == "artifact":
                 link_latest(
-                    folder, target, f"{ARTIFACTS}/{name}", name=name, fsync=store.fsync,
+                    folder,
+                    target,
+                    f"{ARTIFACTS}/{name}",
+                    name=name,
+                    fsync=store.fsync,
                     verified=store.verified,
-                )  # fmt: skip
+                )
             created = _dt.datetime.now(_dt.UTC)
             record = new_record(
-                kind, name, version, rel, stored, encoded, producer, tags,
+                kind,
+                name,
+                version,
+                rel,
+                stored,
+                encoded,
+                producer,
+                tags,
                 created_at=created.isoformat(),
-            )  # fmt: skip
+            )
             if inline:
                 assert payload is not None
                 if encoded.encoding == "bytes":

@@ -142,9 +142,14 @@ class StagedRecorder:
                     with self._lock:
                         self._staged.append(record)
                 log_file = LogFile(
-                    self._run_id, record, path, fd, fsync=self._store.fsync, sync_to=None,
+                    self._run_id,
+                    record,
+                    path,
+                    fd,
+                    fsync=self._store.fsync,
+                    sync_to=None,
                     count=False,
-                )  # fmt: skip
+                )
                 logs.open[name] = log_file
         with self._lock:
             self._touched_logs[name] = None
