@@ -220,8 +220,7 @@ def asset_filters(
 ASSET_SELECT = (
     "id, kind, name, version, project, experiment, run_id, path, external, size, sha256, "
     "media_type, encoding, type_name, created_at, lines, previous, tags, "
-    "CASE WHEN producer_run IS NOT NULL THEN json_array(producer_run, producer_project, "
-    "producer_experiment, producer_task, workflow, attempt) END"
+    "producer_run, producer_project, producer_experiment, producer_task, workflow, attempt"
 )
 """The columns ``AssetRows.assets`` reads (an asset query's ``SELECT`` list; the scope is
 implied by which of project, experiment, run id are set)."""
@@ -269,15 +268,14 @@ class AssetRows:
 
     def __init__(self, root: str) -> None:
         self._root = root
-        self._producers: dict[str, Producer] = {}
+        self._producers: dict[tuple[Any, ...], Producer] = {}
         self._builders = {kind: _Builder(cls) for kind, cls in ASSET_CLASSES.items()}
 
-    def _producer(self, key: str) -> Producer:
-        """The producer of the JSON array ``[run, project, experiment, task, workflow,
-        attempt]`` (as the query selects it)."""
+    def _producer(self, key: tuple[Any, ...]) -> Producer:
+        """The producer of ``key``: (run, project, experiment, task, workflow, attempt)."""
         if len(self._producers) >= self.MAX_PRODUCERS:
             self._producers.clear()
-        run_id, project, experiment, task_id, workflow, attempt = json.loads(key)
+        run_id, project, experiment, task_id, workflow, attempt = key
         producer = self._producers[key] = Producer(
             run_id=run_id,
             project=project,
@@ -314,9 +312,17 @@ class AssetRows:
                 lines,
                 previous,
                 tags,
-                pkey,
+                p_run,
+                p_project,
+                p_experiment,
+                p_task,
+                workflow,
+                attempt,
             ) = row
-            producer = None if pkey is None else producers.get(pkey) or self._producer(pkey)
+            producer = None
+            if p_run is not None:
+                pkey = (p_run, p_project, p_experiment, p_task, workflow, attempt)
+                producer = producers.get(pkey) or self._producer(pkey)
             scope = (
                 "run"
                 if run_id is not None
