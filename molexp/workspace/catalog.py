@@ -250,7 +250,7 @@ class Catalog:
     def _dead(self, key: ScopeKey) -> bool:
         runs = self._store.runs
         try:
-            return runs.dead(key, runs.file(key).read())
+            return runs.dead(key, runs.file(key).read())  # (a fresh read: no cache kept)
         except (CorruptRunError, LookupError) as exc:
             log.warning("%s", exc)
             return False

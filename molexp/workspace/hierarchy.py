@@ -118,8 +118,9 @@ class Experiment:
         if ws.fsync:
             fsync_dir(run.path.parent)
         doc = new_run_document(run_id, self.project.name, self.name, plain, tag_list)
-        with store.runs.file(key).lock:
-            store.runs.write(key, doc)
+        run_file = store.runs.file(key)
+        with run_file.lock:
+            store.runs.write(run_file, doc)
         return run
 
     def run(self, run_id: str) -> Run:

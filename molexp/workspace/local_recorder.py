@@ -59,6 +59,8 @@ class LocalRecorder:
         self._path = key.folder(store.root)
         self._folder = str(self._path)
         self._manifest = store.manifest(key)
+        self._run_file = store.runs.file(key)
+        self._result_log = store.runs.result_log(key)
         self._manifest.keep_open = True  # many appends ahead: keep the descriptor
         self._logs = LogFiles()
         # Logs that workers append to: their catalog size and line count, kept current.
@@ -183,14 +185,14 @@ class LocalRecorder:
         return self._store.find_asset(self._key, name, kind)
 
     def set_result(self, key: str, value: Any) -> None:
-        self._store.runs.result_log(self._key).append({key: value})
+        self._result_log.append({key: value})
 
     def get_result(self, key: str, default: Any) -> Any:
-        results = self._store.runs.results(self._key)
+        results = self._store.runs.results(self._run_file, self._result_log)
         return results[key] if key in results else default
 
     def results(self) -> dict[str, Any]:
-        return self._store.runs.results(self._key)
+        return self._store.runs.results(self._run_file, self._result_log)
 
     # -- logs ---------------------------------------------------------------------------------
 
@@ -276,7 +278,7 @@ class LocalRecorder:
             missing, clashes = registration.missing, registration.clashes
         if staged.results:
             plain = {k: plain_result(self._run_id, k, v) for k, v in staged.results.items()}
-            self._store.runs.result_log(self._key).append(plain)
+            self._result_log.append(plain)
         if staged.logs:
             self._track_remote_logs(staged.logs)
         if missing:

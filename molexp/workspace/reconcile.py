@@ -98,7 +98,7 @@ def reconcile(
         run_file = runs.file(key)
         try:
             if known is None or known[1] == "running" or known[0] != run_file.signature():
-                doc, _ = runs.mark_interrupted(key)
+                doc, _ = runs.mark_interrupted(run_file)
                 run_rows.append((key, doc, run_file.signature()))
                 if doc["status"] == "interrupted" and (known is None or known[1] != "interrupted"):
                     interrupted.append(run_id)

@@ -57,6 +57,7 @@ class Run:
         self.experiment_name: str = key.experiment
         self.path: Path = key.folder(workspace.root)
         self._file = self._store.runs.file(key)
+        self._results = self._store.runs.result_log(key)
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -81,8 +82,8 @@ class Run:
 
     def info(self) -> dict[str, Any]:
         """A copy of run.json (with the live status and every result set so far)."""
-        doc: dict[str, Any] = copy.deepcopy(dict(self._store.runs.live(self.key)))
-        doc["results"].update(self._store.runs.result_log(self.key).read())
+        doc: dict[str, Any] = copy.deepcopy(dict(self._store.runs.live(self._file)))
+        doc["results"].update(self._results.read())
         return doc
 
     @property
@@ -92,7 +93,7 @@ class Run:
     @property
     def status(self) -> RunStatus:
         """The status; ``interrupted`` for a run whose owner died (computed, not written)."""
-        return RunStatus(self._store.runs.live(self.key)["status"])
+        return RunStatus(self._store.runs.live(self._file)["status"])
 
     @property
     def params(self) -> dict[str, Any]:
@@ -101,7 +102,7 @@ class Run:
     @property
     def results(self) -> dict[str, Any]:
         """The result map (every ``set_result`` so far, durable)."""
-        return self._store.runs.results(self.key)
+        return self._store.runs.results(self._file, self._results)
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -202,7 +203,7 @@ class Run:
         """Record the run ``interrupted`` if it reads ``running`` while its owner is dead
         (its files verified and repaired, the temporary files of killed writers removed);
         True when it did. Opening a workspace does this for every such run."""
-        return self._store.runs.mark_interrupted(self.key)[1]
+        return self._store.runs.mark_interrupted(self._file)[1]
 
     # -- lifecycle -----------------------------------------------------------------------------
 

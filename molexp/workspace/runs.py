@@ -30,8 +30,13 @@ log = logging.getLogger("molexp.workspace")
 
 
 class RunStates:
-    """``run.json`` and ``results.jsonl`` of every run of a root (one object per file and
-    process, so their caches and locks are shared by every handle)."""
+    """Reading and changing the ``run.json`` (and ``results.jsonl``) of the runs of a root.
+
+    ``file(key)`` makes a ``RunFile`` (its parsed document cached while the file is
+    unchanged) that the caller keeps, as a ``Run`` handle does; its inter-process lock is
+    the store's, shared by every ``RunFile`` of that run. Nothing is retained here, so a
+    workspace of many runs costs no memory per run it has read.
+    """
 
     def __init__(
         self,
@@ -49,22 +54,13 @@ class RunStates:
         self._index = index
         self._lock_for = lock_for
         self._on_index_error = on_index_error
-        self._files: dict[ScopeKey, RunFile] = {}
-        self._results: dict[ScopeKey, ResultLog] = {}
 
     def file(self, key: ScopeKey) -> RunFile:
-        run_file = self._files.get(key)
-        if run_file is None:
-            lock = self._lock_for(key.folder(self.root) / RUN_LOCK)
-            run_file = self._files.setdefault(key, RunFile(self.root, key, lock, fsync=self.fsync))
-        return run_file
+        lock = self._lock_for(key.folder(self.root) / RUN_LOCK)
+        return RunFile(self.root, key, lock, fsync=self.fsync)
 
     def result_log(self, key: ScopeKey) -> ResultLog:
-        results = self._results.get(key)
-        if results is None:
-            path = key.folder(self.root) / RESULTS
-            results = self._results.setdefault(key, ResultLog(path, fsync=self.fsync))
-        return results
+        return ResultLog(key.folder(self.root) / RESULTS, fsync=self.fsync)
 
     # -- reading (pure) ---------------------------------------------------------------------
 
@@ -81,58 +77,60 @@ class RunStates:
         """Whether ``doc`` says running while its owner is gone."""
         return doc["status"] == RunStatus.RUNNING.value and not self.owner_alive(key, doc)
 
-    def live(self, key: ScopeKey) -> RunDocument:
+    def live(self, run_file: RunFile) -> RunDocument:
         """``run.json`` as it stands, with a dead owner's ``running`` shown as ``interrupted``
         (nothing is written). Shared: copy before changing it."""
-        doc = self.file(key).read()
-        if self.dead(key, doc):
-            return interrupted_document(doc, key.folder(self.root) / HEARTBEAT)
+        doc = run_file.read()
+        if self.dead(run_file.key, doc):
+            return interrupted_document(doc, run_file.key.folder(self.root) / HEARTBEAT)
         return doc
 
-    def results(self, key: ScopeKey) -> dict[str, Any]:
+    @staticmethod
+    def results(run_file: RunFile, result_log: ResultLog) -> dict[str, Any]:
         """run.json's results (runs written before results.jsonl) updated by results.jsonl."""
-        results: dict[str, Any] = copy.deepcopy(self.file(key).read()["results"])
-        results.update(self.result_log(key).read())
+        results: dict[str, Any] = copy.deepcopy(run_file.read()["results"])
+        results.update(result_log.read())
         return results
 
     # -- writing ------------------------------------------------------------------------------
 
-    def write(self, key: ScopeKey, doc: RunDocument) -> None:
+    def write(self, run_file: RunFile, doc: RunDocument) -> None:
         """Replace run.json atomically and index it (the caller holds the run lock)."""
-        signature = self.file(key).write(doc)
+        signature = run_file.write(doc)
         try:
-            self._index.upsert_runs([(key, doc, signature)])
+            self._index.upsert_runs([(run_file.key, doc, signature)])
         except Exception as exc:
             self._on_index_error(exc)
 
-    def update(self, key: ScopeKey, change: Callable[[RunDocument], None]) -> RunDocument:
+    def update(self, run_file: RunFile, change: Callable[[RunDocument], None]) -> RunDocument:
         """Read-modify-write run.json under the run lock (threads and processes)."""
-        run_file = self.file(key)
         with run_file.lock:
             doc = copy.deepcopy(run_file.read())
             change(doc)
-            self.write(key, doc)
+            self.write(run_file, doc)
             return doc
 
-    def mark_interrupted(self, key: ScopeKey, *, locked: bool = False) -> tuple[RunDocument, bool]:
+    def mark_interrupted(
+        self, run_file: RunFile, *, locked: bool = False
+    ) -> tuple[RunDocument, bool]:
         """Record a dead owner's run as ``interrupted`` (files verified, temporary files
         removed); (the document, whether it changed). ``locked``: the caller holds the run
         lock. A read-only workspace is left alone: the document says interrupted all the same.
         """
-        run_file = self.file(key)
+        key = run_file.key
         if not self.dead(key, run_file.read()):
             return run_file.read(), False
         try:
             if locked:
-                doc, changed = self._interrupt(key)
+                doc, changed = self._interrupt(run_file)
             else:
                 with run_file.lock:  # re-check under the lock: the owner may just have finished
-                    doc, changed = self._interrupt(key)
+                    doc, changed = self._interrupt(run_file)
         except OSError as exc:
             if exc.errno not in READ_ONLY_ERRNOS:
                 raise
             log.warning("run %s: read-only, shown as interrupted but not recorded", key.run_id)
-            return self.live(key), False
+            return self.live(run_file), False
         if changed:
             try:
                 self._index.refresh_logs(str(key.run_id))
@@ -140,8 +138,9 @@ class RunStates:
                 self._on_index_error(exc)
         return doc, changed
 
-    def _interrupt(self, key: ScopeKey) -> tuple[RunDocument, bool]:
-        doc = self.file(key).read()
+    def _interrupt(self, run_file: RunFile) -> tuple[RunDocument, bool]:
+        key = run_file.key
+        doc = run_file.read()
         if not self.dead(key, doc):
             return doc, False
         folder = key.folder(self.root)
@@ -160,5 +159,5 @@ class RunStates:
         else:
             if removed:
                 log.info("run %s: removed %d temporary file(s)", key.run_id, len(removed))
-        self.write(key, doc)
+        self.write(run_file, doc)
         return doc, True

@@ -35,6 +35,7 @@ class RunSession:
     def __init__(self, run: Run, profile: ProfileConfig, *, owner: bool) -> None:
         self._run = run
         self._store = run.workspace.store
+        self._file = self._store.runs.file(run.key)
         self._profile = profile
         self._owner = owner
         self._context: RunContext | None = None
@@ -48,7 +49,7 @@ class RunSession:
         run, store = self._run, self._store
         store.ready()  # reconcile before taking any run or manifest lock
         if not self._owner:
-            doc = store.runs.file(run.key).read()
+            doc = self._file.read()
             attempt = max(1, int(doc.get("attempt", 0)))
         else:
             attempt = self._begin()
@@ -60,9 +61,9 @@ class RunSession:
 
     def _begin(self) -> int:
         run, runs = self._run, self._store.runs
-        run_file = runs.file(run.key)
+        run_file = self._file
         with run_file.lock:
-            doc, _ = runs.mark_interrupted(run.key, locked=True)  # a dead owner's attempt
+            doc, _ = runs.mark_interrupted(run_file, locked=True)  # a dead owner's attempt
             status = doc["status"]
             if status == RunStatus.RUNNING.value:
                 owner = doc.get("owner")
@@ -109,7 +110,7 @@ class RunSession:
                 "config_hash": self._profile.content_hash,
             }
         )
-        self._store.runs.write(self._run.key, doc)
+        self._store.runs.write(self._file, doc)
         return attempt
 
     def __exit__(
@@ -150,7 +151,7 @@ class RunSession:
                 attempts[-1]["status"] = status.value
                 attempts[-1]["finished_at"] = finished
 
-        self._store.runs.update(self._run.key, change)
+        self._store.runs.update(self._file, change)
 
     # async protocol (the same work; file operations are short)
     async def __aenter__(self) -> RunContext:

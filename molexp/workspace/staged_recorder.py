@@ -40,6 +40,8 @@ class StagedRecorder:
         self._path = key.folder(store.root)
         self._folder = str(self._path)
         self._manifest = store.manifest(key)
+        self._run_file = store.runs.file(key)
+        self._result_log = store.runs.result_log(key)
         self._logs = LogFiles()
         self._lock = threading.Lock()
         self._staged: list[AssetRecord] = []
@@ -114,11 +116,11 @@ class StagedRecorder:
         with self._lock:
             if key in self._results:
                 return copy.deepcopy(self._results[key])
-        results = self._store.runs.results(self._key)
+        results = self._store.runs.results(self._run_file, self._result_log)
         return results[key] if key in results else default
 
     def results(self) -> dict[str, Any]:
-        results = self._store.runs.results(self._key)
+        results = self._store.runs.results(self._run_file, self._result_log)
         with self._lock:
             results.update(copy.deepcopy(self._results))
         return results

@@ -219,7 +219,7 @@ def test_reading_a_run_whose_owner_died_writes_nothing(ws: Workspace) -> None:
     def owned_elsewhere(doc: Any) -> None:
         doc.update(status="running", owner={"host": "node-17", "pid": 1, "boot_id": "x"})
 
-    ws.store.runs.update(run.key, owned_elsewhere)  # as its owner on another host did
+    ws.store.runs.update(ws.store.runs.file(run.key), owned_elsewhere)  # as its owner elsewhere
     old = time.time() - 10 * ws.stale_after
     (run.path / "heartbeat").touch()
     os.utime(run.path / "heartbeat", (old, old))  # ... and then that host died
