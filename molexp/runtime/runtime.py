@@ -133,11 +133,11 @@ class WorkflowRuntime:
                 executors=executors,
             )
         except BaseException as exc:
-            run_context._execution_ended(exc, cancelled=not isinstance(exc, Exception))
+            run_context.execution_ended(exc, cancelled=not isinstance(exc, Exception))
             raise
         failure = result.failure
         if failure is not None:
-            run_context._execution_ended(
+            run_context.execution_ended(
                 failure.exception, traceback=failure.traceback, task_id=failure.task_id
             )
         return result

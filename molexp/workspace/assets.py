@@ -19,6 +19,7 @@ import attrs
 
 from molexp.workspace.encoding import decode
 from molexp.workspace.layout import ScopeKey, ScopeKind
+from molexp.workspace.records import ProducerRecord
 from molexp.workspace.storage import open_confined, read_confined
 
 __all__ = [
@@ -45,7 +46,7 @@ class Producer:
     workflow: str | None = None
     attempt: int = 1
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ProducerRecord:
         return {
             "run_id": self.run_id,
             "project": self.project,

@@ -14,9 +14,9 @@ from molexp.workspace.atomic import ensure_dir, fsync_dir
 from molexp.workspace.encoding import to_json_value
 from molexp.workspace.errors import RunNotFoundError, RunStateError
 from molexp.workspace.layout import EXPERIMENTS, RUN_JSON, RUNS, ScopeKey, scope_folders
-from molexp.workspace.names import check_scope_name, new_run_id
-from molexp.workspace.run import Run, new_run_document
-from molexp.workspace.run_context import _check_tags
+from molexp.workspace.names import check_scope_name, check_tags, new_run_id
+from molexp.workspace.run import Run
+from molexp.workspace.runfile import new_run_document
 from molexp.workspace.scope_assets import ScopeAssets
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class Project:
         self.name = check_scope_name("project", name)
         self.key = ScopeKey("project", self.name)
         self.path: Path = self.key.folder(workspace.root)
-        self.assets = ScopeAssets(workspace, self.key)
+        self.assets = ScopeAssets(workspace.store, self.key)
 
     def experiment(self, name: str) -> Experiment:
         return Experiment(self, name)
@@ -47,7 +47,7 @@ class Project:
         return [Experiment(self, entry) for entry in scope_folders(folder)]
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
-        return self.workspace._find_asset(self.key, name, kind)
+        return self.workspace.store.find_asset(self.key, name, kind)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Project) and (self.workspace.root, self.name) == (
@@ -71,7 +71,7 @@ class Experiment:
         self.name = check_scope_name("experiment", name)
         self.key = ScopeKey("experiment", project.name, self.name)
         self.path: Path = self.key.folder(self.workspace.root)
-        self.assets = ScopeAssets(self.workspace, self.key)
+        self.assets = ScopeAssets(self.workspace.store, self.key)
 
     def _run_key(self, run_id: str) -> ScopeKey:
         return ScopeKey("run", self.project.name, self.name, run_id)
@@ -90,13 +90,14 @@ class Experiment:
                 f"run params must be a mapping or an attrs/dataclass instance, not "
                 f"{type(params).__name__}"
             )
-        tag_list = _check_tags(tags, "run tags")
+        tag_list = check_tags(tags, "run tags")
         run_id = new_run_id() if run_id is None else check_scope_name("run id", run_id)
         ws = self.workspace
-        ws._ensure_scope(self.key)
-        ws.catalog._ready()
+        store = ws.store
+        store.ensure_scope(self.key)
+        store.ready()
         # Run ids name runs across the workspace (`ws.run(id)`, `molexp runs show ID`).
-        elsewhere = ws.catalog.run_location(run_id)
+        elsewhere = store.index.run_location(run_id)
         if elsewhere is not None and (elsewhere.project, elsewhere.experiment) != (
             self.project.name,
             self.name,
@@ -105,7 +106,8 @@ class Experiment:
                 f"run id {run_id!r} already exists in experiment "
                 f"{elsewhere.project}/{elsewhere.experiment}; run ids are unique per workspace"
             )
-        run = Run(ws, self._run_key(run_id))
+        key = self._run_key(run_id)
+        run = Run(ws, key)
         ensure_dir(run.path.parent, fsync=ws.fsync)
         try:
             run.path.mkdir()
@@ -116,8 +118,9 @@ class Experiment:
         if ws.fsync:
             fsync_dir(run.path.parent)
         doc = new_run_document(run_id, self.project.name, self.name, plain, tag_list)
-        with run._lock:
-            run._write(doc)
+        run_file = store.runs.file(key)
+        with run_file.lock:
+            store.runs.write(run_file, doc)
         return run
 
     def run(self, run_id: str) -> Run:
@@ -143,7 +146,7 @@ class Experiment:
         ]
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
-        return self.workspace._find_asset(self.key, name, kind)
+        return self.workspace.store.find_asset(self.key, name, kind)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Experiment) and (self.workspace.root, self.key) == (

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from molexp.workspace.atomic import try_lock
+from molexp.workspace.records import OwnerRecord
 
 __all__ = ["Heartbeat", "HostIdentity", "owner_alive", "this_host"]
 
@@ -30,7 +31,7 @@ class HostIdentity:
         self.name = name
         self.boot_id = boot_id
 
-    def owner_record(self) -> dict[str, Any]:
+    def owner_record(self) -> OwnerRecord:
         return {"host": self.name, "boot_id": self.boot_id, "pid": os.getpid()}
 
 

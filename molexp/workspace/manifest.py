@@ -18,13 +18,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from molexp.workspace.atomic import dump_json_line, write_all
 from molexp.workspace.errors import AssetNameError
 from molexp.workspace.layout import ScopeKey
 from molexp.workspace.names import parent_folders
-from molexp.workspace.records import record_problem
+from molexp.workspace.records import AssetRecord, record_problem
 
 __all__ = ["Manifest", "ManifestIndex", "ManifestWriter", "read_records"]
 
@@ -37,13 +37,13 @@ _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
 _WRITE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
 
 
-def _parse_lines(chunk: bytes, path: Path, start: int) -> tuple[list[dict[str, Any]], int]:
+def _parse_lines(chunk: bytes, path: Path, start: int) -> tuple[list[AssetRecord], int]:
     """Parse complete lines of ``chunk``; return the records and the count of bad lines.
 
     Every record passes ``record_problem`` here, the one door from a manifest into memory:
     a line that is not JSON or not a usable record is logged (file, byte, why) and skipped.
     """
-    records: list[dict[str, Any]] = []
+    records: list[AssetRecord] = []
     bad = 0
     position = start
     for line in chunk.split(b"\n"):
@@ -62,11 +62,11 @@ def _parse_lines(chunk: bytes, path: Path, start: int) -> tuple[list[dict[str, A
                 _reported.add((str(path), at))
                 log.warning("%s: skipping the manifest record at byte %d: %s", path, at, problem)
             continue
-        records.append(record)
+        records.append(cast(AssetRecord, record))
     return records, bad
 
 
-def read_records(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int, int]:
+def read_records(path: Path, offset: int = 0) -> tuple[list[AssetRecord], int, int]:
     """Records of the complete lines of ``path`` from ``offset``: (records, end, bad lines).
 
     A torn last line (no newline) is left out and ``end`` stops before it.
@@ -94,15 +94,15 @@ class ManifestIndex:
     __slots__ = ("bad_lines", "by_key", "by_name", "folders", "names", "records")
 
     def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-        self.by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.records: list[AssetRecord] = []
+        self.by_key: dict[tuple[str, str], list[AssetRecord]] = {}
         self.names: dict[str, set[str]] = {}
         self.folders: dict[str, set[str]] = {}
         self.bad_lines = 0
-        self.by_name: dict[str, dict[str, Any]] = {}
+        self.by_name: dict[str, AssetRecord] = {}
         """The newest record of each name, whatever its kind."""
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: AssetRecord) -> None:
         record.pop("inline", None)  # embedded bytes are for recovery, not kept in memory
         record.pop("inline_b64", None)
         kind, name = str(record["kind"]), str(record["name"])
@@ -116,11 +116,11 @@ class ManifestIndex:
         else:
             versions.append(record)
 
-    def latest(self, kind: str, name: str) -> dict[str, Any] | None:
+    def latest(self, kind: str, name: str) -> AssetRecord | None:
         versions = self.by_key.get((kind, name))
         return versions[-1] if versions else None
 
-    def versions(self, kind: str, name: str) -> list[dict[str, Any]]:
+    def versions(self, kind: str, name: str) -> list[AssetRecord]:
         return list(self.by_key.get((kind, name), ()))
 
     def next_version(self, kind: str, name: str) -> int:
@@ -150,7 +150,7 @@ class ManifestWriter:
     def inode(self) -> int:
         return os.fstat(self._fd).st_ino
 
-    def append(self, *records: dict[str, Any]) -> int:
+    def append(self, *records: AssetRecord) -> int:
         """Append ``records`` durably; return the manifest size after them."""
         manifest = self._manifest
         data = b"".join(dump_json_line(r) for r in records)

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Iterable
 
 from molexp.workspace.errors import AssetNameError
 
@@ -19,6 +20,7 @@ __all__ = [
     "check_asset_name",
     "check_relative_path",
     "check_scope_name",
+    "check_tags",
     "is_scope_name",
     "new_run_id",
     "path_conflict",
@@ -130,3 +132,15 @@ def parent_folders(name: str) -> list[str]:
 def new_run_id() -> str:
     """A sortable, unique run id: ``20250131-142501-3f9a1c`` (UTC time + 24 random bits)."""
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def check_tags(tags: Iterable[str], what: str) -> list[str]:
+    """``tags`` as a list of non-empty str, else TypeError naming ``what``."""
+    if isinstance(tags, str):
+        raise TypeError(f"{what}: tags must be an iterable of str, not a single str ({tags!r})")
+    out = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag:
+            raise TypeError(f"{what}: every tag must be a non-empty str, got {tag!r}")
+        out.append(tag)
+    return out

@@ -1,4 +1,7 @@
-"""The shape of an asset record, checked wherever a record comes from outside this process.
+"""The typed records of the workspace, checked wherever they come from outside this process.
+
+``AssetRecord`` is one manifest line, ``RunDocument`` the content of ``run.json``: the
+shapes every module passes around (as TypedDicts: they are stored as plain JSON).
 
 A manifest line, a record staged by a worker, a run folder copied in from another machine:
 each is untrusted input. ``record_problem`` is the one check they all pass before any field
@@ -12,13 +15,115 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import Any, NotRequired, Required, TypedDict, TypeGuard
 
 from molexp.workspace.errors import AssetNameError
 from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS, SCOPE_ASSETS
 from molexp.workspace.names import check_asset_name, check_relative_path
 
-__all__ = ["KIND_AREAS", "RUN_STATUSES", "record_problem", "run_document_problem"]
+__all__ = [
+    "KIND_AREAS",
+    "RUN_STATUSES",
+    "AssetRecord",
+    "AttemptRecord",
+    "ErrorRecord",
+    "OwnerRecord",
+    "ProducerRecord",
+    "ProfileRecord",
+    "RunDocument",
+    "record_problem",
+    "run_document_problem",
+]
+
+
+class ProducerRecord(TypedDict):
+    """Who wrote an asset (``Producer`` as stored)."""
+
+    run_id: str
+    project: str
+    experiment: str
+    task_id: str | None
+    workflow: str | None
+    attempt: int
+
+
+class AssetRecord(TypedDict, total=False):
+    """One line of a manifest: an artifact, checkpoint, log or data asset version."""
+
+    id: Required[str]
+    kind: Required[str]
+    name: Required[str]
+    version: Required[int]
+    """0 while staged by a worker; 1, 2, ... once recorded."""
+    created_at: Required[str]
+    path: str
+    """Relative to the scope folder, inside the area of its kind (absent when external)."""
+    external: str
+    """Absolute path of a data asset referenced in place."""
+    size: int
+    lines: int
+    sha256: str | None
+    media_type: str
+    encoding: str
+    type: str
+    tags: list[str]
+    producer: ProducerRecord | None
+    previous: str | None
+    inline: str
+    inline_b64: str
+
+
+class ProfileRecord(TypedDict):
+    name: str | None
+    config: dict[str, Any]
+    hash: str
+
+
+class OwnerRecord(TypedDict):
+    host: str
+    boot_id: str | None
+    pid: int
+
+
+class ErrorRecord(TypedDict):
+    type: str
+    message: str
+    traceback: str | None
+    task_id: str | None
+
+
+class AttemptRecord(TypedDict, total=False):
+    attempt: int
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    host: str
+    pid: int
+    profile: str | None
+    config_hash: str
+
+
+class RunDocument(TypedDict):
+    """The content of ``run.json``."""
+
+    format: NotRequired[str]
+    run_id: str
+    project: NotRequired[str]
+    experiment: NotRequired[str]
+    status: str
+    params: dict[str, Any]
+    tags: NotRequired[list[str]]
+    profile: NotRequired[ProfileRecord | None]
+    created_at: NotRequired[str | None]
+    started_at: NotRequired[str | None]
+    finished_at: NotRequired[str | None]
+    attempt: NotRequired[int]
+    attempts: NotRequired[list[AttemptRecord]]
+    owner: NotRequired[OwnerRecord | None]
+    results: dict[str, Any]
+    """Results of runs written before ``results.jsonl`` (newer runs keep it empty)."""
+    error: NotRequired[ErrorRecord | None]
+
 
 RUN_STATUSES = frozenset(("pending", "running", "succeeded", "failed", "cancelled", "interrupted"))
 

@@ -12,18 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from molexp.workspace.assets import Asset, DataAsset, asset_from_record, now_iso
 from molexp.workspace.encoding import encode
 from molexp.workspace.errors import AssetNameError
 from molexp.workspace.layout import SCOPE_ASSETS, ScopeKey
-from molexp.workspace.names import check_asset_name, path_conflict
-from molexp.workspace.run_context import _check_tags, _suffix
-from molexp.workspace.storage import link_latest, version_path, write_version
-
-if TYPE_CHECKING:
-    from molexp.workspace.workspace import Workspace
+from molexp.workspace.names import check_asset_name, check_tags, path_conflict
+from molexp.workspace.records import AssetRecord
+from molexp.workspace.storage import link_latest, suffix_for, version_path, write_version
+from molexp.workspace.store import RootStore
 
 __all__ = ["ScopeAssets"]
 
@@ -44,13 +42,13 @@ def _tree_size(path: Path) -> int:
 class ScopeAssets:
     """The data assets of one scope (workspace, project or experiment)."""
 
-    def __init__(self, workspace: Workspace, key: ScopeKey) -> None:
-        self._ws = workspace
+    def __init__(self, store: RootStore, key: ScopeKey) -> None:
+        self._store = store
         self.key = key
 
     @property
     def folder(self) -> Path:
-        return self.key.folder(self._ws.root)
+        return self.key.folder(self._store.root)
 
     def add(
         self, name: str, source: Any, *, tags: Iterable[str] = (), copy: bool = True
@@ -62,7 +60,7 @@ class ScopeAssets:
         """
         what = f"data asset {name!r} of the {self.key}"
         name = check_asset_name(name, what="data asset")
-        tag_list = _check_tags(tags, what)
+        tag_list = check_tags(tags, what)
         external: str | None = None
         encoded = None
         if isinstance(source, Path) and not copy:
@@ -71,10 +69,10 @@ class ScopeAssets:
             external = str(source.resolve())
         else:
             encoded = encode(source, name=name, what=what)
-        ws = self._ws
-        ws._ensure_scope(self.key)
-        ws.catalog._ready()
-        manifest = ws._manifest(self.key)
+        store = self._store
+        store.ensure_scope(self.key)
+        store.ready()
+        manifest = store.manifest(self.key)
         folder = self.folder
         with manifest.writer() as writer:
             index = writer.index
@@ -86,7 +84,7 @@ class ScopeAssets:
                     f"{what}: the name clashes with the existing data asset {clash!r}"
                 )
             version = index.next_version("data", name)
-            record: dict[str, Any] = {
+            record: AssetRecord = {
                 "id": os.urandom(16).hex(),
                 "kind": "data",
                 "name": name,
@@ -96,37 +94,33 @@ class ScopeAssets:
             }
             if encoded is None:
                 assert external is not None
-                record.update(
-                    external=external,
-                    size=_tree_size(Path(external)),
-                    sha256=None,
-                    media_type="inode/directory"
-                    if Path(external).is_dir()
-                    else ("application/octet-stream"),
-                    encoding="bytes",
+                record["external"] = external
+                record["size"] = _tree_size(Path(external))
+                record["sha256"] = None
+                record["media_type"] = (
+                    "inode/directory" if Path(external).is_dir() else "application/octet-stream"
                 )
+                record["encoding"] = "bytes"
             else:
                 rel = version_path(
-                    SCOPE_ASSETS, len(index.records) + 1, name, _suffix(encoded, name)
+                    SCOPE_ASSETS, len(index.records) + 1, name, suffix_for(encoded, name)
                 )
                 target, stored = write_version(
-                    str(folder), rel, encoded, name=name, fsync=ws.fsync, verified=ws._verified
+                    str(folder), rel, encoded, name=name, fsync=store.fsync, verified=store.verified
                 )
                 link_latest(
                     str(folder),
                     target,
                     f"{SCOPE_ASSETS}/{name}",
                     name=name,
-                    fsync=ws.fsync,
-                    verified=ws._verified,
+                    fsync=store.fsync,
+                    verified=store.verified,
                 )
-                record.update(
-                    path=rel,
-                    size=stored.size,
-                    sha256=stored.sha256,
-                    media_type=encoded.media_type,
-                    encoding=encoded.encoding,
-                )
+                record["path"] = rel
+                record["size"] = stored.size
+                record["sha256"] = stored.sha256
+                record["media_type"] = encoded.media_type
+                record["encoding"] = encoded.encoding
                 if encoded.type_name is not None:
                     record["type"] = encoded.type_name
             if tag_list:
@@ -134,7 +128,7 @@ class ScopeAssets:
             start = writer.end
             writer.append(record)
             try:
-                ws.catalog.add_records(
+                store.index.add_records(
                     self.key,
                     manifest.path,
                     [record],
@@ -143,13 +137,13 @@ class ScopeAssets:
                     inode=writer.inode,
                 )
             except Exception as exc:
-                ws._catalog_failed(exc)
+                store.index_failed(exc)
         return cast(DataAsset, asset_from_record(record, key=self.key, folder=folder))
 
     def get(self, name: str, *, version: int | None = None) -> DataAsset | None:
         """The newest (or the given) version of ``name`` at this scope, or None."""
         name = check_asset_name(name, what="data asset")
-        index = self._ws._manifest(self.key).index()
+        index = self._store.manifest(self.key).index()
         if version is None:
             record = index.latest("data", name)
         else:
@@ -162,14 +156,14 @@ class ScopeAssets:
 
     def versions(self, name: str) -> list[DataAsset]:
         name = check_asset_name(name, what="data asset")
-        records = self._ws._manifest(self.key).index().versions("data", name)
+        records = self._store.manifest(self.key).index().versions("data", name)
         return [
             cast(DataAsset, asset_from_record(r, key=self.key, folder=self.folder)) for r in records
         ]
 
     def list(self) -> list[DataAsset]:
         """The newest version of every data asset of this scope, by name."""
-        index = self._ws._manifest(self.key).index()
+        index = self._store.manifest(self.key).index()
         out = []
         for name in sorted(index.names.get("data", set())):
             record = index.latest("data", name)
@@ -179,7 +173,7 @@ class ScopeAssets:
 
     def find(self, name: str, kind: str | None = None) -> Asset | None:
         """The newest ``name`` here or, failing that, at the nearest enclosing scope."""
-        return self._ws._find_asset(self.key, name, kind)
+        return self._store.find_asset(self.key, name, kind)
 
     def __repr__(self) -> str:
         return f"ScopeAssets({self.key})"

@@ -25,6 +25,7 @@ from molexp.workspace.encoding import Encoded
 from molexp.workspace.errors import AssetNameError
 from molexp.workspace.layout import VERSIONS
 from molexp.workspace.names import check_relative_path
+from molexp.workspace.records import AssetRecord
 
 __all__ = [
     "StoredFile",
@@ -35,6 +36,7 @@ __all__ = [
     "open_confined",
     "prepare_parent",
     "read_confined",
+    "suffix_for",
     "version_path",
     "write_version",
 ]
@@ -103,6 +105,18 @@ def prepare_parent(
             raise AssetNameError(f"name {name!r}: {current!r} is a file, not a folder")
         verified.add(current)
     return target
+
+
+def suffix_for(encoded: Encoded, name: str) -> str:
+    """The file suffix of a stored version: the stored form's own (``.json``, ``.npy``,
+    ``.npz``) when it has one, else the name's."""
+    if encoded.suffix is not None:
+        return encoded.suffix
+    if encoded.encoding == "text":
+        return Path(name).suffix or ".txt"
+    if encoded.source is not None:
+        return Path(name).suffix or encoded.source.suffix
+    return Path(name).suffix
 
 
 def version_path(area: str, sequence: int | str, name: str, suffix: str) -> str:
@@ -293,9 +307,12 @@ def log_stats(folder: str | Path, rel: str) -> tuple[int, int]:
     return size, lines
 
 
-def current_record(record: dict[str, Any], folder: Path) -> dict[str, Any]:
+def current_record(record: AssetRecord, folder: Path) -> AssetRecord:
     """A log's manifest record holds its size at creation; the file holds the truth."""
-    if record.get("kind") != "log":
+    if record["kind"] != "log":
         return record
     size, lines = log_stats(folder, record["path"])
-    return {**record, "size": size, "lines": lines}
+    current = record.copy()
+    current["size"] = size
+    current["lines"] = lines
+    return current

@@ -7,40 +7,27 @@ on the first write. Several processes may use one workspace at once.
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
+import socket
+import threading
 from pathlib import Path
-from typing import Any
 
-from molexp.workspace.assets import KINDS, Asset, asset_from_record, now_iso
-from molexp.workspace.atomic import FileLock, atomic_write_json, ensure_dir
+import attrs
+
+from molexp.profile import ProfileConfig
+from molexp.workspace.assets import Asset
 from molexp.workspace.catalog import Catalog
 from molexp.workspace.errors import RunNotFoundError
 from molexp.workspace.hierarchy import Experiment, Project
-from molexp.workspace.layout import (
-    EXPERIMENT_JSON,
-    EXPERIMENTS,
-    MANIFEST,
-    PROJECT_JSON,
-    PROJECTS,
-    RUN_JSON,
-    RUNS,
-    WORKSPACE_JSON,
-    ScopeKey,
-    scope_folders,
-)
-from molexp.workspace.manifest import Manifest
-from molexp.workspace.names import check_asset_name, check_scope_name
+from molexp.workspace.layout import PROJECTS, RUN_JSON, ScopeKey, scope_folders
+from molexp.workspace.names import check_scope_name
 from molexp.workspace.run import Run
+from molexp.workspace.run_context import RunContext
 from molexp.workspace.scope_assets import ScopeAssets
-from molexp.workspace.storage import current_record
-from molexp.workspace.syncer import FileSyncer
+from molexp.workspace.staged_recorder import StagedRecorder
+from molexp.workspace.store import RootStore
 
-__all__ = ["Workspace"]
-
-log = logging.getLogger("molexp.workspace")
-WORKSPACE_FORMAT = "molexp.workspace/1"
+__all__ = ["RunTicket", "Workspace"]
 
 
 class Workspace:
@@ -65,12 +52,15 @@ class Workspace:
         self.fsync = fsync
         self.heartbeat_interval = heartbeat_interval
         self.stale_after = stale_after
-        self._catalog: Catalog | None = None
-        self._manifests: dict[ScopeKey, Manifest] = {}
-        self._locks: dict[Path, FileLock] = {}
-        self._verified: set[str] = set()  # folders checked to be real folders, not links
-        self._syncer = FileSyncer()
-        self.assets = ScopeAssets(self, ScopeKey("workspace"))
+        self.store = RootStore(
+            self.root,
+            fsync=fsync,
+            heartbeat_interval=heartbeat_interval,
+            stale_after=stale_after,
+        )
+        """What every handle of this workspace shares: locks, manifests, run files, index."""
+        self.catalog = Catalog(self)
+        self.assets = ScopeAssets(self.store, ScopeKey("workspace"))
 
     # -- hierarchy --------------------------------------------------------------------------
 
@@ -91,107 +81,79 @@ class Workspace:
         check_scope_name("run id", run_id)
         key = self.catalog.run_location(run_id)
         if key is not None and (key.folder(self.root) / RUN_JSON).exists():
-            return self._run_handle(key)
-        for key, _ in self._walk_scopes():  # not indexed (yet): look on disk
+            return Run(self, key)
+        for key, _ in self.store.walk_scopes():  # not indexed (yet): look on disk
             if key.scope == "run" and key.run_id == run_id:
-                return self._run_handle(key)
+                return Run(self, key)
         raise RunNotFoundError(f"no run {run_id!r} in workspace {str(self.root)!r}")
-
-    @property
-    def catalog(self) -> Catalog:
-        if self._catalog is None:
-            self._catalog = Catalog(self)
-        return self._catalog
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
         """The newest workspace-scope asset ``name``."""
-        return self._find_asset(ScopeKey("workspace"), name, kind)
+        return self.store.find_asset(ScopeKey("workspace"), name, kind)
+
+    def ticket(self, run: ScopeKey, *, attempt: int, config: ProfileConfig) -> RunTicket:
+        """What a worker needs to stage records into the run at ``run`` (``rc.ticket()``)."""
+        assert run.scope == "run" and run.project and run.experiment and run.run_id
+        return RunTicket(
+            root=str(self.root),
+            project=run.project,
+            experiment=run.experiment,
+            run_id=run.run_id,
+            attempt=attempt,
+            fsync=self.fsync,
+            config=config,
+        )
 
     def close(self) -> None:
         """Commit batched catalog records and release descriptors (the object stays usable)."""
-        self._syncer.drain()
-        for manifest in list(self._manifests.values()):
-            manifest.close()
-        if self._catalog is not None:
-            self._catalog.close()
+        self.store.close()
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
 
-    # -- internals shared by the layer --------------------------------------------------------
 
-    def _lock_for(self, path: Path) -> FileLock:
-        lock = self._locks.get(path)
-        if lock is None:
-            lock = self._locks.setdefault(path, FileLock(path))
-        return lock
+@attrs.frozen
+class RunTicket:
+    """Where a run is and which attempt is recording: enough for a worker to stage into it.
 
-    def _manifest(self, key: ScopeKey) -> Manifest:
-        manifest = self._manifests.get(key)
-        if manifest is None:
-            path = key.folder(self.root) / MANIFEST
-            manifest = self._manifests.setdefault(key, Manifest(path, key, fsync=self.fsync))
-        return manifest
+    Made by ``RunContext.ticket()`` on the driver; picklable; ``open()`` on the worker.
+    """
 
-    def _run_handle(self, key: ScopeKey) -> Run:
-        return Run(self, key)
+    root: str
+    project: str
+    experiment: str
+    run_id: str
+    attempt: int
+    fsync: bool
+    config: ProfileConfig
 
-    def _ensure_scope(self, key: ScopeKey) -> None:
-        """Create the folders (and their metadata files) of ``key`` and its parents."""
-        parent = key.parent()
-        if parent is not None:
-            self._ensure_scope(parent)
-        folder = key.folder(self.root)
-        marker = {
-            "workspace": WORKSPACE_JSON,
-            "project": PROJECT_JSON,
-            "experiment": EXPERIMENT_JSON,
-            "run": RUN_JSON,
-        }[key.scope]
-        if key.scope == "run" or (folder / marker).exists():
-            return
-        ensure_dir(folder, fsync=self.fsync)
-        doc: dict[str, Any] = {"format": WORKSPACE_FORMAT, "created_at": now_iso()}
-        if key.scope != "workspace":
-            doc["name"] = key.experiment if key.scope == "experiment" else key.project
-        if key.scope == "experiment":
-            doc["project"] = key.project
-        atomic_write_json(folder / marker, doc, fsync=self.fsync)
+    def open(self) -> RunContext:
+        """A staging run context for this run, in this process (see ``molexp.workspace.staging``).
 
-    def _walk_scopes(self) -> Iterator[tuple[ScopeKey, Path]]:
-        """Every scope folder on disk: workspace, projects, experiments, runs."""
-        root = self.root
-        if not root.is_dir():
-            return
-        yield ScopeKey("workspace"), root
-        for project in scope_folders(root / PROJECTS):
-            pkey = ScopeKey("project", project)
-            yield pkey, root / PROJECTS / project
-            experiments = root / PROJECTS / project / EXPERIMENTS
-            for experiment in scope_folders(experiments):
-                ekey = ScopeKey("experiment", project, experiment)
-                yield ekey, experiments / experiment
-                runs = experiments / experiment / RUNS
-                for run_id in scope_folders(runs):
-                    if (runs / run_id / RUN_JSON).exists() or (runs / run_id / MANIFEST).exists():
-                        yield ScopeKey("run", project, experiment, run_id), runs / run_id
+        Raises ``RunNotFoundError`` when the run folder is not visible here, which means the
+        workspace is not on a filesystem shared with the driver.
+        """
+        workspace = _shared_workspace(self.root, self.fsync)
+        key = ScopeKey("run", self.project, self.experiment, self.run_id)
+        run = Run(workspace, key)
+        if not (run.path / RUN_JSON).is_file():
+            raise RunNotFoundError(
+                f"run {self.run_id}: {run.path / RUN_JSON} is not visible on host "
+                f"{socket.gethostname()!r} (pid {os.getpid()}); the workspace must be on a "
+                "filesystem shared by the driver and the workers"
+            )
+        recorder = StagedRecorder(workspace.store, key)
+        return RunContext(run, recorder, attempt=self.attempt, config=self.config)
 
-    def _find_asset(self, key: ScopeKey, name: str, kind: str | None) -> Asset | None:
-        name = check_asset_name(name)
-        if kind is not None and kind not in KINDS:
-            raise ValueError(f"unknown asset kind {kind!r}; expected one of {', '.join(KINDS)}")
-        scope: ScopeKey | None = key
-        while scope is not None:
-            index = self._manifest(scope).index()
-            record = index.latest(kind, name) if kind is not None else index.by_name.get(name)
-            if record is not None:
-                folder = scope.folder(self.root)
-                return asset_from_record(current_record(record, folder), key=scope, folder=folder)
-            scope = scope.parent()
-        return None
 
-    def _catalog_failed(self, exc: BaseException) -> None:
-        """A catalog write failed after the manifest write succeeded: re-derive on next open."""
-        log.warning("catalog update failed (%s); it will be reconciled from the manifests", exc)
-        if self._catalog is not None:
-            self._catalog._reconciled = False
+_WORKSPACES: dict[tuple[str, bool], Workspace] = {}
+_WORKSPACES_LOCK = threading.Lock()
+
+
+def _shared_workspace(root: str, fsync: bool) -> Workspace:
+    """One Workspace object per root in a worker process (its manifest indexes are reused)."""
+    with _WORKSPACES_LOCK:
+        workspace = _WORKSPACES.get((root, fsync))
+        if workspace is None:
+            workspace = _WORKSPACES[(root, fsync)] = Workspace(root, fsync=fsync)
+        return workspace

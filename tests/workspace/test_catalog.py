@@ -6,7 +6,9 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 from molexp.profile import ProfileConfig
@@ -186,3 +188,49 @@ def test_copied_in_and_deleted_runs(ws: Workspace, tmp_path: Path) -> None:
     fresh2 = Workspace(ws.root)
     assert {r.id for r in fresh2.catalog.query_runs()} == {remote.id}
     assert [a.name for a in fresh2.catalog.query_assets()] == ["traj.bin"]
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["slots", "init"])
+def test_catalog_assets_equal_the_manifests_assets(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
+) -> None:
+    """Rows become the same assets as the manifest records they index, whether built by
+    storing slots directly or (a class with validators) through ``__init__``."""
+    from molexp.workspace import index_rows
+
+    if not direct:
+        monkeypatch.setattr(index_rows._Builder, "__init__", _init_only)
+    _populate(ws)
+    outside = tmp_path / "external.bin"
+    outside.write_bytes(b"big")
+    ws.project("p").assets.add("ext", outside, copy=False, tags=["raw", "x"])
+    ws.project("p").experiment("e1").assets.add("typed", Point(1, 2))
+    from_manifests = {}
+    for run in ws.catalog.query_runs():
+        from_manifests.update({a.id: a for a in run.assets()})
+    for scope in (ws.assets, ws.project("p").assets, ws.project("p").experiment("e1").assets):
+        from_manifests.update({a.id: a for a in scope.list()})
+    fresh = Workspace(ws.root)  # no record left from this process: all built from rows
+    from_rows = {a.id: a for a in fresh.catalog.query_assets()}
+    assert from_rows == from_manifests and len(from_rows) == 12
+    assert {type(a).__name__ for a in from_rows.values()} == {
+        "ArtifactAsset",
+        "LogAsset",
+        "CheckpointAsset",
+        "DataAsset",
+    }
+    for asset in from_rows.values():
+        assert asset.read_bytes() == from_manifests[asset.id].read_bytes()
+    fresh.close()
+
+
+@attrs.frozen
+class Point:
+    x: int
+    y: int
+
+
+def _init_only(self: Any, cls: type[Any]) -> None:
+    self.cls = cls
+    self.names = tuple(f.alias for f in attrs.fields(cls))
+    self.setters = ()

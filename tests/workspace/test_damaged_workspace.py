@@ -248,7 +248,8 @@ def test_a_torn_result_line_is_skipped_and_ended(tmp_path: Path) -> None:
     with open(run.path / "results.jsonl", "ab") as fh:
         fh.write(b'{"key": "b", "val')  # killed mid-append
     assert Workspace(ws.root).run(run.id).results == {"a": 1}
-    run._set_result("c", 3)
+    with run.attach() as rc:
+        rc.set_result("c", 3)
     assert Workspace(ws.root).run(run.id).results == {"a": 1, "c": 3}
 
 
@@ -260,7 +261,8 @@ def test_results_of_runs_written_before_results_jsonl_are_read(tmp_path: Path) -
     doc = json.loads((run.path / "run.json").read_text())
     doc["results"] = {"old": 1, "both": "old"}
     (run.path / "run.json").write_text(json.dumps(doc))
-    run._set_result("both", "new")
+    with run.attach() as rc:
+        rc.set_result("both", "new")
     assert Workspace(ws.root).run(run.id).results == {"old": 1, "both": "new"}
 
 
@@ -300,7 +302,8 @@ def test_a_workspace_written_before_v2_opens_and_reads_unchanged(tmp_path: Path)
     forcefield = ws.project("lab").find_asset("forcefield.txt")
     assert forcefield is not None and forcefield.read_bytes() == b"pair_style lj/cut 2.5\n"
     # ... and it keeps working: a new result lands next to the old ones.
-    run._set_result("later", True)
+    with run.attach() as rc:
+        rc.set_result("later", True)
     assert Workspace(root).run("run-a").results == {
         "energy": -4.25,
         "counts": [1, 2, 3],

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,10 +187,9 @@ def test_a_killed_owner_leaves_the_run_interrupted(ws: Workspace) -> None:
 
 def test_owner_on_another_host_is_judged_by_its_heartbeat(tmp_path: object, ws: Workspace) -> None:
     run = ws.project("p").experiment("e").add_run()
-    with run._lock:
-        doc = run._read()
-        doc = {**doc, "status": "running", "owner": {"host": "node-17", "pid": 1, "boot_id": "x"}}
-        run._write(doc)
+    doc = json.loads((run.path / "run.json").read_text())
+    doc.update(status="running", owner={"host": "node-17", "pid": 1, "boot_id": "x"})
+    (run.path / "run.json").write_text(json.dumps(doc))
     (run.path / "heartbeat").touch()
     assert Workspace(ws.root, stale_after=60).run(run.id).status is RunStatus.RUNNING
     old = time.time() - 120
@@ -206,3 +208,36 @@ def test_heartbeat_is_touched_while_running(tmp_path: object) -> None:
         while (run.path / "heartbeat").stat().st_mtime_ns == first:
             assert time.monotonic() < deadline, "heartbeat never touched"
             time.sleep(0.02)
+
+
+def test_reading_a_run_whose_owner_died_writes_nothing(ws: Workspace) -> None:
+    """Reads are pure: a dead owner's run reads interrupted everywhere, and is recorded so
+    only by an explicit operation (here ``mark_interrupted``; also the next open's reconcile
+    and a new attempt)."""
+    run = ws.project("p").experiment("e").add_run()
+
+    def owned_elsewhere(doc: Any) -> None:
+        doc.update(status="running", owner={"host": "node-17", "pid": 1, "boot_id": "x"})
+
+    ws.store.runs.update(ws.store.runs.file(run.key), owned_elsewhere)  # as its owner elsewhere
+    old = time.time() - 10 * ws.stale_after
+    (run.path / "heartbeat").touch()
+    os.utime(run.path / "heartbeat", (old, old))  # ... and then that host died
+
+    def files() -> dict[Path, bytes]:  # (SQLite's shared memory file changes on reads)
+        paths = [p for p in ws.root.rglob("*") if p.is_file() and not p.name.endswith("-shm")]
+        return {p: p.read_bytes() for p in paths}
+
+    before = files()
+    assert run.status is RunStatus.INTERRUPTED
+    assert run.info()["status"] == "interrupted"
+    assert run.info()["attempts"] == []  # attempts are only written by start()
+    assert [r.id for r in ws.catalog.query_runs(status="interrupted")] == [run.id]
+    assert ws.catalog.query_runs(status="running") == []
+    assert ws.run(run.id).status is RunStatus.INTERRUPTED
+    assert files() == before
+    assert json.loads((run.path / "run.json").read_text())["status"] == "running"
+    assert run.mark_interrupted() is True
+    assert json.loads((run.path / "run.json").read_text())["status"] == "interrupted"
+    assert run.mark_interrupted() is False
+    assert [r.id for r in ws.catalog.query_runs(status="interrupted")] == [run.id]
