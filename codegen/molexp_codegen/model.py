@@ -122,6 +122,8 @@ class EdgeSpec:
     key: str | None = None
     actor: bool = False
     upstream_actor: bool = False
+    upstream_optional: bool = False
+    """The upstream is an actor that may yield nothing: its value is ``Y | None``."""
     returns_none: bool = False
     """The task's ``execute`` returns None: its result is not kept (mypy refuses
     ``_ = None-returning call``; basedpyright warns on an unused non-None result)."""

@@ -41,6 +41,7 @@ __all__ = [
     "convert",
     "public_home",
     "resolve",
+    "spell",
     "symbols",
 ]
 
@@ -399,6 +400,29 @@ def resolve(node: TypeNode, local: typing.Mapping[Sym, str]) -> TypeNode:
     if isinstance(node, Attr):
         return Attr(resolve(node.base, local), node.name)
     return node
+
+
+def spell(node: TypeNode) -> str:
+    """The source text of a resolved expression (as the ``type_expr`` macro writes it)."""
+    if isinstance(node, (Name, Builtin)):
+        return node.text
+    if isinstance(node, Sym):
+        return node.qualname
+    if isinstance(node, NoneT):
+        return "None"
+    if isinstance(node, Sub):
+        return f"{spell(node.base)}[{', '.join(spell(a) for a in node.args)}]"
+    if isinstance(node, UnionT):
+        return " | ".join(spell(i) for i in node.items)
+    if isinstance(node, Params):
+        return f"[{', '.join(spell(i) for i in node.items)}]"
+    if isinstance(node, Attr):
+        return f"{spell(node.base)}.{node.name}"
+    if isinstance(node, Const):
+        return repr(node.value)
+    if isinstance(node, Ellip):
+        return "..."
+    return "()"
 
 
 def canonical(node: TypeNode) -> str:

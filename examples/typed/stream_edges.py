@@ -42,8 +42,8 @@ if TYPE_CHECKING:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
 
-    def _yields(_run: Callable[..., AsyncIterator[_O]]) -> _O:
-        """The declared yield type of an actor's ``run`` (a task after it gets the last)."""
+    def _last(_run: Callable[..., AsyncIterator[_O]]) -> _O | None:
+        """What a task after an actor gets: its last yield, None if it yielded nothing."""
         raise NotImplementedError
 
     def _param(_body: Callable[[_P], object]) -> _P:
@@ -104,7 +104,7 @@ if TYPE_CHECKING:
     async def edge__monitor__check(ctx: CheckContext, upstream: Monitor) -> None:
         """``monitor`` -> ``check["stats"]``: the last yield fits its key."""
         slot = _expect(ctx.inputs["stats"])
-        slot(_yields(upstream.run))
+        slot(_last(upstream.run))
 
     async def edge__setup__check(ctx: CheckContext, upstream: Setup) -> None:
         """``setup`` -> ``check["settings"]``: the output fits its key."""

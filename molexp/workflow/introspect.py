@@ -35,23 +35,108 @@ __all__ = [
     "declared_message_types",
     "declared_output_type",
     "fan_in_form",
+    "free_type_vars",
     "is_placeholder_context",
     "message_label",
+    "substitute",
     "task_type_arguments",
+    "type_bindings",
     "type_label",
 ]
 
 
-def task_type_arguments(task_class: type[Any]) -> tuple[Any, ...] | None:
-    """The ``(ContextT, OutputT)`` arguments a class gave ``Task[...]``/``Actor[...]``."""
-    for klass in task_class.__mro__:
-        for base in klass.__dict__.get("__orig_bases__", ()):
-            origin = get_origin(base)
-            if isinstance(origin, type) and issubclass(origin, (Task, Actor)):
-                args = get_args(base)
-                if len(args) == 2:
-                    return _resolve_forward_refs(args, klass)
+def task_type_arguments(
+    task_class: type[Any], bindings: typing.Mapping[Any, Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The ``(ContextT, OutputT)`` arguments ``Task[...]``/``Actor[...]`` receives, seen from
+    ``task_class``: the type variables of a generic task are replaced by what a subclass
+    (``class IntIdentity(Identity[int])``) or ``bindings`` (the parameters of
+    ``Identity[int]()``, see ``type_bindings``) give them; unbound ones stay type variables."""
+    envs = _class_environments(task_class, dict(bindings or {}))
+    for root in (Task, Actor):
+        env = envs.get(root)
+        if env is not None and len(env) == 2:
+            return tuple(env[p] for p in getattr(root, "__parameters__", ()))
     return None
+
+
+def type_bindings(task: object) -> dict[Any, Any]:
+    """What the parameters of a generic task class are bound to on this instance: the
+    arguments of ``Identity[int]()`` (its ``__orig_class__``); empty otherwise."""
+    orig = getattr(task, "__orig_class__", None)
+    origin = get_origin(orig)
+    if not isinstance(origin, type):
+        return {}
+    return dict(zip(getattr(origin, "__parameters__", ()), get_args(orig), strict=False))
+
+
+def substitute(tp: Any, env: typing.Mapping[Any, Any]) -> Any:
+    """``tp`` with its type variables replaced by their bindings in ``env``."""
+    if not env:
+        return tp
+    if isinstance(tp, typing.TypeVar):
+        return env.get(tp, tp)
+    params = getattr(tp, "__parameters__", None)
+    if isinstance(tp, type) or not isinstance(params, tuple) or not params:
+        return tp
+    if not any(p in env for p in params):
+        return tp
+    try:
+        return tp[tuple(env.get(p, p) for p in params)]
+    except TypeError:
+        return tp
+
+
+def free_type_vars(tp: Any) -> tuple[Any, ...]:
+    """The type variables ``tp`` still mentions."""
+    if isinstance(tp, typing.TypeVar):
+        return (tp,)
+    params = getattr(tp, "__parameters__", None)
+    if isinstance(tp, type) or not isinstance(params, tuple):
+        return ()
+    return tuple(p for p in params if isinstance(p, typing.TypeVar))
+
+
+_SKIPPED_BASES = (typing.Generic, typing.Protocol)
+
+
+def _class_environments(
+    task_class: type[Any], bindings: dict[Any, Any]
+) -> dict[type[Any], dict[Any, Any]]:
+    """For each class of the hierarchy, what its own type parameters are bound to, as seen
+    from ``task_class`` (bound by ``bindings``): ``{Identity: {T: int}, Task: {...}}``."""
+    envs: dict[type[Any], dict[Any, Any]] = {}
+
+    def visit(klass: type[Any], env: dict[Any, Any]) -> None:
+        if klass in envs:
+            return
+        envs[klass] = env
+        orig = klass.__dict__.get("__orig_bases__")
+        for base in orig if orig is not None else klass.__bases__:
+            origin = get_origin(base)
+            if origin is None:
+                if isinstance(base, type) and base is not object:
+                    visit(base, {})
+                continue
+            if not isinstance(origin, type) or origin in _SKIPPED_BASES:
+                continue
+            args = _resolve_forward_refs(get_args(base), klass)
+            params = getattr(origin, "__parameters__", ())
+            visit(origin, {p: substitute(a, env) for p, a in zip(params, args, strict=False)})
+
+    visit(task_class, bindings)
+    return envs
+
+
+def _body_environment(task: AnyTask, bindings: typing.Mapping[Any, Any] | None) -> dict[Any, Any]:
+    """The type-variable bindings of the class that defines ``execute``/``run``."""
+    cls = type(task)
+    name = "run" if isinstance(task, Actor) else "execute"
+    envs = _class_environments(cls, {**type_bindings(task), **(bindings or {})})
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return envs.get(klass, {})
+    return {}
 
 
 def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any, ...]:
@@ -90,37 +175,42 @@ def _execute_hints(task_class: type[Any], what: str) -> dict[str, Any]:
         ) from exc
 
 
-def declared_output_type(task: AnyTask) -> Any:
+def declared_output_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
     """The awaited return annotation of ``execute`` (``Any`` when it has none); for an
     actor, the item type of ``run``'s ``AsyncIterator[...]`` annotation (what it yields).
+    A generic task's type variables are replaced by what its parameterization
+    (``Identity[int]()``), a subclass (``class IntIdentity(Identity[int])``) or
+    ``bindings`` give them.
     """
     cls = type(task)
     hints = _execute_hints(cls, "output type")
+    full = {**type_bindings(task), **(bindings or {})}
     if "return" in hints:
-        returned = hints["return"]
+        returned = substitute(hints["return"], _body_environment(task, bindings))
         if isinstance(task, Actor):
             if get_origin(returned) in _ASYNC_ITERATORS and get_args(returned):
                 return get_args(returned)[0]
-            args = task_type_arguments(cls)
+            args = task_type_arguments(cls, full)
             return args[1] if args is not None else Any
         return returned
-    args = task_type_arguments(cls)
+    args = task_type_arguments(cls, full)
     return args[1] if args is not None else Any
 
 
-def declared_context_type(task: AnyTask) -> Any:
+def declared_context_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
     """The context a task is written against: its ``Task[ContextT, ...]`` argument, else
     the annotation of ``execute``'s context parameter, else ``TaskContext[Any, Any, Any]``.
+    A generic task's type variables are bound as in ``declared_output_type``.
     """
     cls = type(task)
-    args = task_type_arguments(cls)
+    args = task_type_arguments(cls, {**type_bindings(task), **(bindings or {})})
     if args is not None and not isinstance(args[0], typing.TypeVar):
         return args[0]
     params = list(inspect.signature(_body(cls)).parameters.values())
     if len(params) >= 2:
         hints = _execute_hints(cls, "context type")
         if params[1].name in hints:
-            return hints[params[1].name]
+            return substitute(hints[params[1].name], _body_environment(task, bindings))
     if isinstance(task, Actor):
         return ActorContext[Any, Any, Any, Any, Any]
     return TaskContext[Any, Any, Any]
@@ -146,12 +236,12 @@ def is_placeholder_context(context: Any) -> bool:
     return getattr(origin, "__molexp_placeholder__", None) is not None
 
 
-def declared_input_type(task: AnyTask) -> Any:
+def declared_input_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
     """The input type a task declares: the third argument of its ``TaskContext[S, D, I]``
     (an explicit one or a generated alias of one). ``NOT_DECLARED`` when it cannot be read
     at runtime: no context argument, a type variable, a quoted name, a placeholder."""
     try:
-        context = declared_context_type(task)
+        context = declared_context_type(task, bindings)
     except TypeResolutionError:
         return NOT_DECLARED
     origin = get_origin(context)

@@ -236,6 +236,8 @@ class Monitor(Actor[MonitorContext[Stats], Stats]):
         await ctx.send(Stats(frames))
         yield Stats(frames)
 
+    always_yields = True  # the check after it gets Stats, not Stats | None
+
 
 class Writer(Actor[WriterContext, str]):
     async def run(self, ctx: WriterContext) -> AsyncIterator[str]:
