@@ -352,3 +352,92 @@ def message_label(node: Any) -> str:
     """A short label of what an actor node sends on its channel."""
     _, sends = declared_message_types(node.task)
     return type_label(sends)
+
+
+# Numeric promotions type checkers apply (PEP 484): an int fits a float, both a complex.
+_PROMOTIONS = {float: (int,), complex: (int, float)}
+
+
+def _plain_class(tp: Any) -> bool:
+    """A class whose instances a checker compares nominally, like ``issubclass`` does: no
+    type arguments, not a Protocol, not ``object`` (everything fits it), not a TypedDict."""
+    if not isinstance(tp, type) or get_origin(tp) is not None or tp is object:
+        return False
+    if tp is Any or tp is typing_extensions.Any:  # a class on Python >= 3.11
+        return False
+    if getattr(tp, "__parameters__", ()):
+        return False  # a generic class used bare: its arguments are unknown
+    if getattr(tp, "_is_protocol", False) or typing_extensions.is_typeddict(tp):
+        return False
+    return True
+
+
+def fits_nominally(produced: Any, declared: Any) -> bool | None:
+    """Whether a value declared as ``produced`` fits an input declared as ``declared``:
+    True/False where both are plain classes, None where this cannot be decided at run
+    time (Protocols, generics, unions, ``Any``, type variables, forward references)."""
+    if not (_plain_class(produced) and _plain_class(declared)):
+        return None
+    if issubclass(produced, declared):
+        return True
+    return produced in _PROMOTIONS.get(declared, ())
+
+
+def _unqualified(tp: Any) -> Any:
+    """A TypedDict item type without ``ReadOnly``/``NotRequired``/``Required``."""
+    qualifiers = {
+        q
+        for name in ("ReadOnly", "NotRequired", "Required")
+        for q in (getattr(typing_extensions, name, None), getattr(typing, name, None))
+        if q is not None
+    }
+    while get_origin(tp) in qualifiers:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def edge_misfits(
+    task: AnyTask, node_id: str, upstream: typing.Mapping[str, Any], shape: str
+) -> list[str]:
+    """The edges into ``task`` whose declared types cannot fit, decided between plain
+    classes only (see ``fits_nominally``), described in words (upstream, key, downstream,
+    both types). Nothing is reported where the types are not both plain classes."""
+    if shape not in ("single", "fan_in") or isinstance(task, Actor):
+        return []
+    declared = declared_input_type(task)
+    if declared is NOT_DECLARED:
+        return []
+    slots: dict[str, Any] = {}
+    if shape == "single":
+        slots = {key: declared for key in upstream}
+    else:
+        form = fan_in_form(declared)
+        origin = get_origin(declared) or declared
+        if form is not None:
+            args = get_args(declared)
+            if args:
+                element = args[-1] if form == "mapping" else args[0]
+                slots = {key: element for key in upstream}
+        elif typing_extensions.is_typeddict(origin):
+            try:
+                hints = typing_extensions.get_type_hints(origin, include_extras=True)
+            except Exception:
+                return []
+            slots = {key: _unqualified(hints[key]) for key in upstream if key in hints}
+    found: list[str] = []
+    for key, node in upstream.items():
+        if key not in slots:
+            continue
+        try:
+            produced = declared_output_type(node.task)
+        except TypeResolutionError:
+            continue
+        if fits_nominally(produced, slots[key]) is False:
+            target = f"{node_id}[{key!r}]" if shape == "fan_in" else node_id
+            found.append(
+                f"{node.id} -> {target}: {type(node.task).__qualname__} "
+                f"{'yields' if node.is_actor else 'returns'} {type_label(produced)}, which does "
+                f"not fit the input {type_label(slots[key])} that {type(task).__qualname__} "
+                "declares"
+            )
+    return found

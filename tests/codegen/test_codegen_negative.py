@@ -279,7 +279,9 @@ class Case:
     """(check function, message fragment) per broken edge."""
     before: tuple[Patch, ...] = ()
     after: tuple[Patch, ...] = ()
-    """Patches applied after generation: the generated module is then stale."""
+    """Patches applied after generation: the generated module is then stale. A mis-wiring
+    between plain classes is one too: ``wf.add`` refuses it when the workflow is imported
+    (so ``molexp gen`` would too), and the checkers still catch it without importing."""
     pyright_also: tuple[str, ...] = ()
     """Files where basedpyright also reports the mistake (it checks ``wf.add`` too)."""
     base: str = "tasks"
@@ -292,7 +294,7 @@ _ARG = 'Argument 1 has incompatible type "{got}"; expected "{want}"'
 CASES = [
     Case(
         "wrong_single_input",
-        before=(
+        after=(
             (
                 "tasks.py",
                 "TaskContext[State, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset]) -> Model:\n        return Model(ctx.inputs.values)",
@@ -312,7 +314,7 @@ CASES = [
     ),
     Case(
         "fan_in_wrong_value_type",
-        before=(("models.py", "    baseline: ReadOnly[Model]", "    baseline: ReadOnly[Report]"),),
+        after=(("models.py", "    baseline: ReadOnly[Model]", "    baseline: ReadOnly[Report]"),),
         expected=(
             (
                 "edge__baseline__evaluate",
@@ -649,7 +651,7 @@ CASES = [
     Case(
         "actor_to_task_yield_mismatch",  # the check wants a frame; the monitor yields stats
         base="actors",
-        before=(
+        after=(
             (
                 "tasks.py",
                 "class Check(Task[CheckContext, int]):\n    async def execute(self, ctx: CheckContext) -> int:\n        return ctx.inputs.frames",
