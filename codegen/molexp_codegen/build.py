@@ -36,6 +36,8 @@ from molexp.workflow.introspect import (
     declared_output_type,
     fan_in_form,
     type_bindings,
+    type_checking_names,
+    type_label,
 )
 from molexp_codegen.errors import CodegenError, TypeRenderError
 from molexp_codegen.model import (
@@ -135,8 +137,9 @@ def output_type(task: Any, where: str, bindings: Mapping[Any, Any] | None = None
         body = _body(task)
         annotation = getattr(body, "__annotations__", {}).get("return")
         if isinstance(annotation, str):
+            module = sys.modules.get(body.__module__)
             try:
-                returned = eval(annotation, dict(body.__globals__))
+                returned = eval(annotation, {**body.__globals__, **type_checking_names(module)})
             except Exception as inner:
                 raise TypeRenderError(
                     f"{where}: cannot resolve the return annotation {annotation!r} of "
@@ -207,6 +210,9 @@ class _Builder:
         self.hash_input: list[Any] = []
         self.warnings: list[str] = []
         self.bindings: dict[str, dict[Any, Any]] = {}
+        self.produced: dict[tuple[str, str], Any] = {}
+        """What each node gives a task after it (an actor's: ``Y | None``), by workflow."""
+        self.declared_inputs: dict[tuple[str, str], Any] = {}
         """The current workflow's solved type variables of bare generic tasks, by node."""
 
     def build(self, *, source: str, line_length: int, source_module: str = "") -> ModuleSpec:
@@ -234,10 +240,12 @@ class _Builder:
                 where = f"{where_wf}, {kind} {node.id!r} ({type(node.task).__qualname__})"
                 bindings = _solve_type_vars(node, runtime_outputs, where)
                 self.bindings[node.id] = bindings
+                self.declared_inputs[(wf.name, node.id)] = _declared_or_none(node, bindings)
                 runtime_out, outputs[node.id] = self.node_output(node, where)
                 runtime_outputs[node.id] = (
                     runtime_out | None if _may_yield_nothing(node) else runtime_out
                 )
+                self.produced[(wf.name, node.id)] = runtime_outputs[node.id]
                 if node.is_actor:
                     sends[node.id] = self.node_sends(node, where)
                 task_syms[node.id] = _task_type(node, bindings, where)
@@ -549,6 +557,35 @@ class _Builder:
             extra_names=item.extra_names,
         )
 
+    def edge_words(self, item: _Pending, edge: EdgeSpec) -> str:
+        """The edge in words, with the two types a broken check is about: what the
+        upstream gives and what the task declares it takes (for that key or element)."""
+        node = item.node
+        task = f"{'actor' if node.is_actor else 'task'} {node.id!r} ({type(node.task).__name__})"
+        declared = self.declared_inputs.get((item.workflow, node.id))
+        if edge.kind == "root":
+            wf = node.workflow
+            return (
+                f"workflow {item.workflow!r} (state {type_label(wf.state_type)}, deps "
+                f"{type_label(wf.deps_type)}, input {type_label(wf.input_type)}) -> {task}, "
+                f"which declares {_declared_words(node)}"
+            )
+        if edge.kind == "fan_in":
+            keys = ", ".join(repr(k) for k in node.input_upstream)
+            return f"fan-in {keys} -> {task}, which declares {_declared_words(node)}"
+        up = node.input_upstream[edge.key or ""]
+        gives = type_label(self.produced.get((item.workflow, up.id), Any))
+        how = ""
+        if up.is_actor:
+            how = " (its last yield, or None)" if edge.upstream_optional else " (its last yield)"
+        source = f"{up.id!r} ({type(up.task).__name__}) gives {gives}{how}"
+        if edge.kind == "single":
+            takes = "its generated context" if declared is None else type_label(declared)
+            return f"{source} -> {task}, which takes {takes}"
+        slot = f"[{edge.index}]" if edge.index is not None else f"[{edge.key!r}]"
+        takes = _slot_label(declared, edge)
+        return f"{source} -> {node.id}{slot} of {task}, which takes {takes}"
+
     def node_edges(self, item: _Pending, local: Mapping[Sym, str]) -> list[EdgeSpec]:
         node = item.node
         tasks = item.tasks
@@ -609,6 +646,7 @@ class _Builder:
             if item.required is not None:
                 required = tuple(k for k in node.input_upstream if k in item.required)
             edges.append(EdgeSpec(name=name, kind="fan_in", required=required, **common))
+        edges = [attrs.evolve(e, words=self.edge_words(item, e)) for e in edges]
         for key, up in node.channel_upstream.items():
             name = self.names.allocate(f"channel__{prefix}{up.id}__{node.id}")
             edges.append(
@@ -835,6 +873,47 @@ def _evaluate(tp: Any, owner: type[Any], where: str) -> Any:
 
 def _canonical_or_none(node: TypeNode | None) -> str | None:
     return None if node is None else canonical(node)
+
+
+def _declared_or_none(node: Node[Any], bindings: Mapping[Any, Any]) -> Any:
+    """The input a task declares (None when it reads it from a generated context)."""
+    try:
+        declared = declared_input_type(node.task, bindings)
+    except TypeResolutionError:
+        return None
+    return None if declared is NOT_DECLARED else declared
+
+
+def _declared_words(node: Node[Any]) -> str:
+    try:
+        context = declared_context_type(node.task)
+    except TypeResolutionError:
+        return "a context that cannot be read"
+    from molexp.workflow.introspect import is_placeholder_context
+
+    if is_placeholder_context(context):
+        return "its generated context"
+    return type_label(context)
+
+
+def _slot_label(declared: Any, edge: EdgeSpec) -> str:
+    """What a fan-in key or element takes: the declared element or key type."""
+    if declared is None:
+        return "its generated inputs"
+    form = fan_in_form(declared)
+    args = get_args(declared)
+    if form is not None and args:
+        return type_label(args[-1] if form == "mapping" else args[0])
+    origin = typing.get_origin(declared) or declared
+    if typing_extensions.is_typeddict(origin):
+        try:
+            hints = typing_extensions.get_type_hints(origin)
+        except Exception:
+            return type_label(declared)
+        if edge.key in hints:
+            return type_label(hints[edge.key])
+        return f"no key {edge.key!r} ({type_label(declared)})"
+    return type_label(declared)
 
 
 def _may_yield_nothing(node: Node[Any]) -> bool:

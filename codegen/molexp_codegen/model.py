@@ -137,6 +137,8 @@ class EdgeSpec:
     same_as: tuple[str, ...] = ()
     """Other edges this check stands for: their checks would be the same (the same task
     class, context and upstream class), so one check proves them all."""
+    words: str = ""
+    """The edge in words, both types named (``molexp check`` prints it under an error)."""
     required: tuple[str, ...] | None = None
     """``fan_in`` into a declared TypedDict: its required keys the graph supplies; the check
     builds the TypedDict from them, so a required key the graph lacks is an error."""

@@ -6,6 +6,7 @@ The generator and ``molexp graph`` use these; the runtime does not need them to 
 
 from __future__ import annotations
 
+import ast
 import collections.abc
 import inspect
 import re
@@ -41,6 +42,7 @@ __all__ = [
     "substitute",
     "task_type_arguments",
     "type_bindings",
+    "type_checking_names",
     "type_label",
 ]
 
@@ -149,7 +151,7 @@ def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any,
         if isinstance(arg, (str, typing.ForwardRef)):
             code = arg if isinstance(arg, str) else arg.__forward_arg__
             try:
-                arg = eval(code, dict(namespace))
+                arg = eval(code, {**namespace, **type_checking_names(module)})
             except Exception as exc:
                 raise TypeResolutionError(
                     f"task class {owner.__qualname__}: cannot resolve type argument {code!r} "
@@ -157,6 +159,44 @@ def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any,
                 ) from exc
         resolved.append(arg)
     return tuple(resolved)
+
+
+_TYPE_CHECKING_NAMES: dict[str, dict[str, Any]] = {}
+
+
+def type_checking_names(module: Any) -> dict[str, Any]:
+    """The names a module imports only under ``if TYPE_CHECKING:``, imported now (each
+    import statement on its own; one that fails is skipped). Cached per module."""
+    name = getattr(module, "__name__", None)
+    if not isinstance(name, str):
+        return {}
+    if name in _TYPE_CHECKING_NAMES:
+        return _TYPE_CHECKING_NAMES[name]
+    names: dict[str, Any] = {}
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        tree = ast.Module(body=[], type_ignores=[])
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.If) and _is_type_checking(node.test)):
+            continue
+        for stmt in node.body:
+            if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                continue
+            scope: dict[str, Any] = {"__name__": name, "__package__": module.__package__}
+            try:
+                exec(compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec"), scope)
+            except Exception:
+                continue
+            names.update({k: v for k, v in scope.items() if not k.startswith("__")})
+    _TYPE_CHECKING_NAMES[name] = names
+    return names
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
 def _body(task_class: type[Any]) -> Any:
@@ -168,6 +208,17 @@ def _execute_hints(task_class: type[Any], what: str) -> dict[str, Any]:
     body = _body(task_class)
     try:
         return typing.get_type_hints(body, include_extras=True)
+    except NameError as first:
+        # A name imported only under ``if TYPE_CHECKING:`` (a normal style with
+        # ``from __future__ import annotations``): evaluate with those imports too.
+        extra = type_checking_names(inspect.getmodule(body))
+        try:
+            return typing.get_type_hints(body, localns=extra, include_extras=True)
+        except Exception as exc:
+            raise TypeResolutionError(
+                f"task class {task_class.__qualname__}: cannot resolve the annotations of "
+                f"{body.__name__}() to read its {what}: {type(exc).__name__}: {exc}"
+            ) from first
     except Exception as exc:
         raise TypeResolutionError(
             f"task class {task_class.__qualname__}: cannot resolve the annotations of "

@@ -18,7 +18,14 @@ from codegen_helpers import Diagnostic, run_mypy, run_pyright
 MODELS = """\
 from __future__ import annotations
 
+from typing import Literal, NewType
+
 import attrs
+from typing_extensions import TypeAliasType
+
+Energy = NewType("Energy", float)
+Vec = TypeAliasType("Vec", list[float])
+Mode = Literal["fast", "slow"]
 
 
 @attrs.frozen
@@ -34,6 +41,19 @@ class Structure:
 @attrs.frozen
 class Relaxed:
     energy: float
+"""
+
+HIDDEN = """\
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Hidden:
+    \"\"\"Imported by the tasks only under TYPE_CHECKING.\"\"\"
+
+    x: int
 """
 
 HEADER = """\
@@ -197,6 +217,162 @@ CASES = [
     ),
 ]
 
+_FORMS = """\
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from PKG.models import Energy, Mode, Vec
+
+if TYPE_CHECKING:
+    from PKG.hidden import Hidden
+
+
+class MakeVec(Task[TaskContext[None, None, None], Vec]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> Vec:
+        return [1.0]
+
+
+class MakeRow(Task[TaskContext[None, None, None], tuple[int, *tuple[str, ...]]]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> tuple[int, *tuple[str, ...]]:
+        return (1, "a")
+
+
+class MakeEnergy(Task[TaskContext[None, None, None], Annotated[Energy, "eV"]]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> Annotated[Energy, "eV"]:
+        return Energy(1.0)
+
+
+class MakeMode(Task[TaskContext[None, None, None], Mode]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> Mode:
+        return "fast"
+
+
+class MakeHidden(Task[TaskContext[None, None, None], "Hidden"]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> Hidden:
+        raise NotImplementedError
+
+
+class Takes(Task[TaskContext[None, None, T], None], Generic[T]):
+    async def execute(self, ctx: TaskContext[None, None, T]) -> None:
+        return None
+
+
+class TakesHidden(Task[TaskContext[None, None, "Hidden"], None]):
+    async def execute(self, ctx: TaskContext[None, None, Hidden]) -> None:
+        return None
+"""
+
+
+def _forms(name: str, workflow: str, expected: tuple[tuple[str, str], ...] = ()) -> Case:
+    return Case(name, workflow, tasks=_FORMS, expected=expected)
+
+
+CASES += [
+    # Item 6: type forms.
+    _forms("form_type_alias_type", "v = wf.add(MakeVec())\nwf.add(Takes[Vec](), after=v)\n"),
+    _forms(
+        "form_type_alias_type_wrong",
+        "v = wf.add(MakeVec())\nwf.add(Takes[list[str]](), after=v)\n",
+        expected=(("edge__make_vec__takes", 'expected "TaskContext[None, None, list[str]]"'),),
+    ),
+    _forms(
+        "form_unpacked_tuple",
+        "r = wf.add(MakeRow())\nwf.add(Takes[tuple[int, *tuple[str, ...]]](), after=r)\n",
+    ),
+    _forms(
+        "form_unpacked_tuple_wrong",
+        "r = wf.add(MakeRow())\nwf.add(Takes[tuple[int, *tuple[int, ...]]](), after=r)\n",
+        expected=(
+            ("edge__make_row__takes", "TaskContext[None, None, tuple[int, *tuple[int, ...]]]"),
+        ),
+    ),
+    _forms(
+        "form_newtype_annotated_literal",
+        "e = wf.add(MakeEnergy())\nwf.add(Takes[float](), after=e)\n"
+        'm = wf.add(MakeMode())\nwf.add(Takes[Literal["fast", "slow"]](), after=m, name="mode")\n',
+    ),
+    _forms(
+        "form_newtype_wrong",
+        "e = wf.add(MakeEnergy())\nwf.add(Takes[int](), after=e)\n",
+        expected=(("edge__make_energy__takes", 'expected "TaskContext[None, None, int]"'),),
+    ),
+    _forms(
+        "form_literal_wrong",
+        'm = wf.add(MakeMode())\nwf.add(Takes[Literal["slow"]](), after=m)\n',
+        expected=(
+            ("edge__make_mode__takes", "expected \"TaskContext[None, None, Literal['slow']]\""),
+        ),
+    ),
+    _forms(
+        "form_type_checking_only_name",
+        "h = wf.add(MakeHidden())\nwf.add(TakesHidden(), after=h)\n",
+    ),
+]
+
+_KEYED = """\
+from typing_extensions import NotRequired, ReadOnly, TypedDict
+
+
+class Base:
+    pass
+
+
+class Sub(Base):
+    pass
+
+
+class MakeBases(Task[TaskContext[None, None, None], list[Base]]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> list[Base]:
+        return [Base()]
+
+
+class MakeSubs(Task[TaskContext[None, None, None], list[Sub]]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> list[Sub]:
+        return [Sub()]
+
+
+class Pair(TypedDict):
+    first: ReadOnly[Sequence[Base]]
+    second: ReadOnly[Sequence[Sub]]
+    extra: NotRequired[ReadOnly[Sequence[Sub]]]
+
+
+class TakesPair(Task[TaskContext[None, None, Pair], int]):
+    async def execute(self, ctx: TaskContext[None, None, Pair]) -> int:
+        return len(ctx.inputs["first"]) + len(ctx.inputs.get("extra", []))
+"""
+
+_SUBS = "bases = wf.add(MakeBases())\nsubs = wf.add(MakeSubs())\n"
+
+CASES += [
+    # Item 2: a task's own TypedDict, key by key (value types a checker must compare).
+    Case(
+        "typeddict_sub_into_base_and_optional_key_absent",
+        _SUBS + 'wf.add(TakesPair(), after={"first": subs, "second": subs})\n',
+        tasks=_KEYED,
+    ),
+    Case(
+        "typeddict_optional_key_supplied",
+        _SUBS + 'wf.add(TakesPair(), after={"first": bases, "second": subs, "extra": subs})\n',
+        tasks=_KEYED,
+    ),
+    Case(
+        "typeddict_base_into_sub_key",
+        _SUBS + 'wf.add(TakesPair(), after={"first": bases, "second": bases})\n',
+        tasks=_KEYED,
+        expected=(
+            ("edge__make_bases__takes_pair2", 'expected "Callable[..., Awaitable[Sequence[Sub]]]"'),
+        ),
+    ),
+    Case(
+        "typeddict_optional_key_supplied_wrong",
+        _SUBS + 'wf.add(TakesPair(), after={"first": bases, "second": subs, "extra": bases})\n',
+        tasks=_KEYED,
+        expected=(
+            ("edge__make_bases__takes_pair2", 'expected "Callable[..., Awaitable[Sequence[Sub]]]"'),
+        ),
+    ),
+]
+
 _IMPORTED = (
     "Actor ActorContext Any AsyncIterator Generic Mapping Model Relaxed Sequence Structure "
     "Task TaskContext Workflow T U"
@@ -207,7 +383,13 @@ def _tasks_module(case: Case, package: str) -> str:
     """The shared tasks, the case's, and an ``__all__`` naming every class (the workflow
     star-imports them; listing the imports keeps strict checkers quiet about unused ones)."""
     text = HEADER + ("\n\n" + case.tasks if case.tasks else "")
-    names = [*_IMPORTED, *re.findall(r"^class (\w+)", text, flags=re.MULTILINE)]
+    imported = [
+        name.strip()
+        for line in re.findall(r"^from (?!__future__)\S+ import (.+)$", text, flags=re.MULTILINE)
+        for name in line.split(",")
+    ]
+    classes = re.findall(r"^class (\w+)", text, flags=re.MULTILINE)
+    names = list(dict.fromkeys([*_IMPORTED, *imported, *classes]))
     return text.replace("PKG", package) + f"\n\n__all__ = {names!r}\n"
 
 
@@ -262,6 +444,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         folder.mkdir()
         (folder / "__init__.py").write_text('"""A typing case."""\n')
         (folder / "models.py").write_text(MODELS)
+        (folder / "hidden.py").write_text(HIDDEN)
         (folder / "tasks.py").write_text(_tasks_module(case, package))
         (folder / "workflow.py").write_text(WORKFLOW_HEADER.replace("PKG", package) + case.workflow)
         write(plan(str(folder / "workflow.py")))
@@ -337,3 +520,30 @@ def test_a_generic_task_the_graph_cannot_solve_is_a_gen_error(tmp_path: Path) ->
     assert "generic task class Load is used without type arguments" in message, message
     assert "T cannot be solved from the graph" in message, message
     assert "Load[X]()" in message, message
+
+
+def test_molexp_check_prints_the_edge_in_words(corpus: Path, tmp_path: Path) -> None:
+    """Under each mypy error in a check, the edge: upstream, key, downstream, both types."""
+    import shutil
+
+    from codegen_helpers import molexp
+
+    case = "typeddict_base_into_sub_key"
+    shutil.copytree(
+        corpus / f"s11_{case}",
+        tmp_path / f"s11_{case}",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    proc = molexp(
+        "check",
+        f"s11_{case}/workflow.py",
+        "--mypy-arg=--strict",
+        f"--mypy-arg=--cache-dir={tmp_path / 'cache'}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (
+        "[in edge__make_bases__takes_pair2]\n    edge: 'make_bases' (MakeBases) gives "
+        "list[Base] -> takes_pair['second'] of task 'takes_pair' (TakesPair), which takes "
+        "Sequence[Sub]"
+    ) in proc.stdout, proc.stdout

@@ -840,14 +840,21 @@ def test_basedpyright_reports_one_error_per_broken_edge(
 
 
 @pytest.mark.parametrize(
-    ("case", "edge"),
+    ("case", "edge", "words"),
     [
-        ("state_mismatch", "edge__prepare__train"),
-        ("channel_union_not_accepted", "channel__thermostat__monitor"),
+        (
+            "state_mismatch",
+            "edge__prepare__train",
+            "'prepare' (Prepare) gives Dataset -> task 'train' (Train), which takes Dataset",
+        ),
+        ("channel_union_not_accepted", "channel__thermostat__monitor", ""),
     ],
 )
-def test_molexp_check_names_the_edge(corpus: Path, tmp_path: Path, case: str, edge: str) -> None:
-    """``molexp check`` tags a mypy error in the generated module with its check function."""
+def test_molexp_check_names_the_edge(
+    corpus: Path, tmp_path: Path, case: str, edge: str, words: str
+) -> None:
+    """``molexp check`` tags a mypy error in the generated module with its check function
+    and prints the edge in words under it: upstream, key, downstream and both types."""
     from codegen_helpers import molexp
 
     package = tmp_path / f"neg_{case}"
@@ -856,3 +863,5 @@ def test_molexp_check_names_the_edge(corpus: Path, tmp_path: Path, case: str, ed
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "is up to date" in proc.stdout
     assert f"[in {edge}]" in proc.stdout, proc.stdout
+    if words:
+        assert f"[in {edge}]\n    edge: {words}" in proc.stdout, proc.stdout
