@@ -48,6 +48,7 @@ from molexp_codegen.model import (
     ImportLine,
     InputsSpec,
     ModuleSpec,
+    WorkflowCheck,
 )
 from molexp_codegen.naming import BUILTIN_NAMES, NameAllocator, pascal, snake
 from molexp_codegen.typeexpr import (
@@ -222,6 +223,7 @@ class _Builder:
         doc_syms: list[Sym] = []  # named only in docstrings: allocated, not imported
         check_syms: list[Sym] = []
         needs: set[str] = set()
+        workflow_checks: list[tuple[str, Sym, TypeNode]] = []
         # Pass 1: types and generated class names, in topological order.
         for wf in self.workflows:
             where_wf = f"workflow {wf.name!r}"
@@ -229,6 +231,19 @@ class _Builder:
             deps = convert(wf.deps_type, f"{where_wf}, deps type")
             wf_input = convert(wf.input_type, f"{where_wf}, input type")
             prefix = pascal(wf.name) if prefixed else ""
+            found = _workflow_symbol(wf)
+            if found is not None:
+                declared = [
+                    Builtin("object") if tp is None else node
+                    for tp, node in (
+                        (wf.state_type, state),
+                        (wf.deps_type, deps),
+                        (wf.input_type, wf_input),
+                    )
+                ]
+                wf_type = Sub(_WORKFLOW, tuple(declared))
+                workflow_checks.append((wf.name, found, wf_type))
+                check_syms += [found, *symbols(wf_type)]
             outputs: dict[str, TypeNode] = {}
             sends: dict[str, TypeNode | None] = {}
             task_syms: dict[str, TypeNode] = {}
@@ -357,6 +372,15 @@ class _Builder:
         for item in pending:
             edges += self.node_edges(item, local)
         edges = _merge_identical(edges)
+        wf_checks = tuple(
+            WorkflowCheck(
+                name=self.names.allocate(f"workflow__{snake(name)}"),
+                workflow=name,
+                variable=spell(resolve(sym, local)),
+                type=resolve(wf_type, local),
+            )
+            for name, sym, wf_type in workflow_checks
+        )
         contexts = tuple(self.context_spec(item, local) for item in pending if item.owner)
         actors = any(c.actor for c in contexts)
         # A stub imports TypeAlias/TypedDict/the contexts in the same sorted block as the types.
@@ -408,6 +432,7 @@ class _Builder:
             exports=tuple(exports),
             helpers={key: local[_HELPER_SYMBOLS[key]] for key in helper_keys},
             runtime_molexp=tuple(runtime_molexp),
+            workflow_checks=wf_checks,
             needs=frozenset(needs),
         )
 
@@ -929,6 +954,20 @@ def _maybe_none(node: TypeNode) -> TypeNode:
     if any(isinstance(i, NoneT) for i in items):
         return node
     return UnionT((*items, NoneT()))
+
+
+_WORKFLOW = Sym("molexp", "Workflow")
+
+
+def _workflow_symbol(wf: Workflow[Any, Any, Any]) -> Sym | None:
+    """The module-level name the workflow is bound to in the module that made it."""
+    module = sys.modules.get(wf.module or "")
+    if module is None:
+        return None
+    for name, value in vars(module).items():
+        if value is wf and name.isidentifier() and not name.startswith("_"):
+            return Sym(module.__name__, name)
+    return None
 
 
 def _task_hash_key(task: TypeNode) -> str:

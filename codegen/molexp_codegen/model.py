@@ -23,6 +23,7 @@ __all__ = [
     "ImportLine",
     "InputsSpec",
     "ModuleSpec",
+    "WorkflowCheck",
 ]
 
 EdgeKind = Literal["root", "single", "fan_in", "fan_in_edge", "channel"]
@@ -145,6 +146,19 @@ class EdgeSpec:
 
 
 @attrs.frozen
+class WorkflowCheck:
+    """A static check that the workflow object has the types the contexts were made for:
+    ``state=``/``make_state=`` (and deps, input) cannot have been inferred as a union."""
+
+    name: str
+    workflow: str
+    variable: str
+    """The workflow's local name in the checks module (imported from its module)."""
+    type: TypeNode
+    """``Workflow[State, Deps, Input]`` (``object`` for what the workflow does not declare: it accepts the ``Any`` default)."""
+
+
+@attrs.frozen
 class ModuleSpec:
     version: str
     graph_hash: str
@@ -171,6 +185,7 @@ class ModuleSpec:
     """The workflow module's dotted name (the key the runtime finds the fingerprints by)."""
     fingerprints: tuple[tuple[str, str], ...] = ()
     """``(workflow name, wiring fingerprint)``: the runtime refuses a stale module."""
+    workflow_checks: tuple[WorkflowCheck, ...] = ()
     needs: frozenset[str] = frozenset()
     """Which check helpers the edge checks use (``expect``, ``output``, ``yields``,
     ``fits``, ``inbox``)."""

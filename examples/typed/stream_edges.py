@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
     from typing import Never, TypeVar
 
-    from molexp import ActorContext, TaskContext
+    from molexp import ActorContext, TaskContext, Workflow
 
-    from typed.stream import Check, Monitor, Reporter, Sampler, Setup
+    from typed.stream import Check, Monitor, Reporter, Sampler, Setup, stream
     from typed.stream_contexts import (
         CheckContext,
         MonitorContext,
@@ -65,6 +65,10 @@ if TYPE_CHECKING:
     def _sent(_declared: ActorContext[object, object, object, object, _M]) -> _M:
         """What an actor written against ``_declared`` sends."""
         raise NotImplementedError
+
+    def workflow__langevin_stream() -> None:
+        """Workflow ``langevin-stream``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, float] = stream
 
     async def edge__input__setup(task: Setup, ctx: SetupContext) -> None:
         """Workflow -> ``setup``: the workflow's state, deps and input fit the task."""

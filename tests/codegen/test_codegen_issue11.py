@@ -134,6 +134,10 @@ class Case:
     """Task classes added to the shared ones."""
     expected: tuple[tuple[str, str], ...] = ()
     """(check function, mypy message fragment) per broken edge; empty: a good case."""
+    pyright_expected: tuple[str, ...] | None = None
+    """basedpyright's check functions with an error, when not those of ``expected``."""
+    mypy_workflow: str | None = None
+    """An error mypy reports in the user's workflow module itself (and none in the checks)."""
     pyright_workflow: str | None = None
     """A rule basedpyright strict also reports in the user's workflow module."""
 
@@ -373,6 +377,40 @@ CASES += [
     ),
 ]
 
+_STATES = """\
+class State:
+    pass
+
+
+class Other:
+    pass
+
+
+class UsesState(Task[TaskContext[State, None, None], int]):
+    async def execute(self, ctx: TaskContext[State, None, None]) -> int:
+        return 1
+"""
+
+CASES += [
+    # Item 7: state= and make_state= cannot silently make the state a union. mypy rejects
+    # the make_state= argument in the workflow module itself; basedpyright infers
+    # Workflow[State | Other, ...] there, which the generated workflow check refuses.
+    Case(
+        "state_and_make_state_agree",
+        'del wf\nstudy = Workflow("s", state=State, make_state=lambda cfg: State())\n'
+        "study.add(UsesState())\n",
+        tasks=_STATES,
+    ),
+    Case(
+        "state_and_make_state_disagree",
+        'del wf\nstudy = Workflow("s", state=State, make_state=lambda cfg: Other())\n'
+        "study.add(UsesState())\n",
+        tasks=_STATES,
+        mypy_workflow="State",  # make_state's argument and the lambda's return, both named
+        pyright_expected=("workflow__s",),
+    ),
+]
+
 _IMPORTED = (
     "Actor ActorContext Any AsyncIterator Generic Mapping Model Relaxed Sequence Structure "
     "Task TaskContext Workflow T U"
@@ -421,7 +459,7 @@ CASES += [
     ),
 ]
 
-_CHECK_DEF = re.compile(r"^    async def (?P<name>(?:edge|fan_in|channel)__\w+)\(")
+_CHECK_DEF = re.compile(r"^    (?:async )?def (?P<name>(?:edge|fan_in|channel|workflow)__\w+)\(")
 
 
 def _owner(generated: Path, line: int) -> str | None:
@@ -474,6 +512,10 @@ def pyright_errors(corpus: Path) -> dict[str, list[Diagnostic]]:
 def test_mypy(corpus: Path, mypy_errors: dict[str, list[Diagnostic]], case: Case) -> None:
     errors = mypy_errors.get(case.name, [])
     generated = (corpus / f"s11_{case.name}" / "workflow_edges.py").resolve()
+    if case.mypy_workflow is not None:
+        user = [e for e in errors if e.file.name == "workflow.py"]
+        assert user and all(case.mypy_workflow in e.message for e in user), errors
+        errors = [e for e in errors if e not in user]
     found = sorted((_owner(generated, e.line) or str(e.file), e.message) for e in errors)
     assert all(e.file == generated for e in errors), found
     assert len(found) == len(case.expected), found
@@ -494,7 +536,10 @@ def test_basedpyright(
         errors = [e for e in errors if e not in user]
     assert all(e.file == generated for e in errors), errors
     owners = sorted(_owner(generated, e.line) or "?" for e in errors)
-    assert owners == sorted(owner for owner, _ in case.expected), errors
+    if case.pyright_expected is not None:
+        assert owners == sorted(case.pyright_expected), errors
+    else:
+        assert owners == sorted(owner for owner, _ in case.expected), errors
 
 
 def test_a_generic_task_the_graph_cannot_solve_is_a_gen_error(tmp_path: Path) -> None:

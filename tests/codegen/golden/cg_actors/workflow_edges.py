@@ -15,9 +15,11 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
     from typing import Never, TypeVar
 
-    from molexp import ActorContext, TaskContext
+    from molexp import ActorContext, TaskContext, Workflow
 
+    from cg_actors.models import Deps, State
     from cg_actors.tasks import Monitor, Report, Sampler, Setup, Thermostat, Writer
+    from cg_actors.workflow import wf
     from cg_actors.workflow_contexts import (
         MonitorContext,
         ReportContext,
@@ -70,6 +72,10 @@ if TYPE_CHECKING:
     def _sent(_declared: ActorContext[object, object, object, object, _M]) -> _M:
         """What an actor written against ``_declared`` sends."""
         raise NotImplementedError
+
+    def workflow__stream() -> None:
+        """Workflow ``stream``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[State, Deps, int] = wf
 
     async def edge__input__setup(task: Setup, ctx: SetupContext) -> None:
         """Workflow -> ``setup``: the workflow's state, deps and input fit the task."""
