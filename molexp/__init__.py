@@ -16,6 +16,7 @@ from molexp.runtime import (
 )
 from molexp.workflow import (
     Actor,
+    ActorYieldError,
     Node,
     Task,
     TypeResolutionError,
@@ -46,6 +47,7 @@ from molexp.workspace import (
 __all__ = [
     "Actor",
     "ActorContext",
+    "ActorYieldError",
     "ArtifactAsset",
     "Asset",
     "AssetNameError",

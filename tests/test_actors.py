@@ -358,3 +358,44 @@ def test_mermaid_draws_channels_dotted_with_the_message_type() -> None:
     wf.add(Collect(), after=typed)
     assert message_label(typed) == "float"
     assert "typed -.->|float| collect" in wf.to_mermaid(show_types=True)
+
+
+class MaybeYields(Actor):
+    """Yields once per message it receives: nothing when nothing is sent."""
+
+    always_yields = True
+
+    async def run(self, ctx: ActorContext) -> AsyncIterator[int]:
+        async for message in ctx.messages():
+            yield message
+
+
+class AfterMaybe(Task):
+    async def execute(self, ctx: TaskContext) -> str:
+        return f"got {ctx.inputs!r}"
+
+
+def test_an_actor_declaring_always_yields_that_yields_nothing_fails_naming_it() -> None:
+    wf = Workflow("silent")
+    quiet = wf.add(MaybeYields(), name="quiet")
+    wf.add(AfterMaybe(), after=quiet, name="after")
+    result = asyncio.run(WorkflowRuntime().execute(wf))
+    assert result.status == "failed" and result.failure is not None
+    assert result.failure.task_id == "quiet"
+    message = str(result.failure)
+    assert "ActorYieldError" in message and "actor 'quiet' (MaybeYields)" in message
+    assert "declares always_yields = True but finished without yielding" in message
+    assert "after" not in result.outputs  # the task after it never ran with a None
+
+
+def test_an_actor_without_always_yields_may_yield_nothing() -> None:
+    class Quiet(MaybeYields):
+        always_yields = False
+
+    wf = Workflow("quiet")
+    quiet = wf.add(Quiet(), name="quiet")
+    after = wf.add(AfterMaybe(), after=quiet, name="after")
+    result = asyncio.run(WorkflowRuntime().execute(wf))
+    result.raise_for_status()
+    assert result.output(after) == "got None"
+    assert result.yields == {"quiet": 0}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NotRequired, Protocol, TypeVar
 
 import pytest
+from typing_extensions import TypedDict
 
 from molexp import Task, TaskContext, Workflow, WorkflowDefinitionError
 from molexp.workflow.introspect import declared_context_type, declared_output_type, type_label
@@ -185,3 +187,136 @@ def test_loader_names_the_file_and_line_that_raised(tmp_path: Any) -> None:
         match=r"flow.py: importing brokenpkg.flow failed: NameError: .* \(raised at .*brokenpkg/tasks.py:2\)",
     ):
         load_workflow(str(pkg / "flow.py"))
+
+
+# --- Edges between plain classes are checked when the graph is built (no codegen) ---
+
+
+class Relaxed:
+    pass
+
+
+class Summary:
+    pass
+
+
+class Base:
+    pass
+
+
+class Sub(Base):
+    pass
+
+
+class MakeRelaxed(Task[TaskContext[None, None, None], Relaxed]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> Relaxed:
+        return Relaxed()
+
+
+class MakeSub(Task[TaskContext[None, None, None], Sub]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> Sub:
+        return Sub()
+
+
+class MakeBase(Task[TaskContext[None, None, None], Base]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> Base:
+        return Base()
+
+
+class Summarize(Task[TaskContext[None, None, Summary], int]):
+    async def execute(self, ctx: TaskContext[None, None, Summary]) -> int:
+        return 0
+
+
+class TakesBase(Task[TaskContext[None, None, Base], int]):
+    async def execute(self, ctx: TaskContext[None, None, Base]) -> int:
+        return 0
+
+
+class TakesSub(Task[TaskContext[None, None, Sub], int]):
+    async def execute(self, ctx: TaskContext[None, None, Sub]) -> int:
+        return 0
+
+
+class TakesFloat(Task[TaskContext[None, None, float], int]):
+    async def execute(self, ctx: TaskContext[None, None, float]) -> int:
+        return 0
+
+
+class SummarizeAll(Task[TaskContext[None, None, Sequence[Summary]], int]):
+    async def execute(self, ctx: TaskContext[None, None, Sequence[Summary]]) -> int:
+        return len(ctx.inputs)
+
+
+class TakesAny(Task[TaskContext[None, None, Any], int]):
+    async def execute(self, ctx: TaskContext[None, None, Any]) -> int:
+        return 0
+
+
+class HasEnergy(Protocol):
+    energy: float
+
+
+class TakesProtocol(Task[TaskContext[None, None, HasEnergy], int]):
+    async def execute(self, ctx: TaskContext[None, None, HasEnergy]) -> int:
+        return 0
+
+
+class Pair(TypedDict):
+    base: Base
+    sub: NotRequired[Sub]
+
+
+class TakesPair(Task[TaskContext[None, None, Pair], int]):
+    async def execute(self, ctx: TaskContext[None, None, Pair]) -> int:
+        return 0
+
+
+def test_a_single_edge_between_plain_classes_that_cannot_fit_is_refused_at_add() -> None:
+    wf = Workflow("scan")
+    relaxed = wf.add(MakeRelaxed(), name="relax")
+    with pytest.raises(WorkflowDefinitionError) as err:
+        wf.add(Summarize(), after=relaxed, name="summary")
+    assert str(err.value) == (
+        "workflow 'scan', edge relax -> summary: MakeRelaxed returns Relaxed, which does not "
+        "fit the input Summary that Summarize declares"
+    )
+    assert [n.id for n in wf.nodes] == ["relax"]  # nothing was added
+
+
+def test_fan_in_edges_are_checked_per_key_and_per_element() -> None:
+    wf = Workflow("fan")
+    base = wf.add(MakeBase())
+    sub = wf.add(MakeSub())
+    relaxed = wf.add(MakeRelaxed())
+    wf.add(TakesPair(), after={"base": sub, "sub": sub}, name="ok")  # Sub into Base: fine
+    with pytest.raises(WorkflowDefinitionError, match=r"edge make_base -> bad\['sub'\]: "):
+        wf.add(TakesPair(), after={"base": base, "sub": base}, name="bad")  # Base into Sub
+    other = wf.add(MakeRelaxed(), name="other")
+    with pytest.raises(WorkflowDefinitionError) as err:
+        wf.add(SummarizeAll(), after=[relaxed, other], name="all")
+    assert "edge make_relaxed -> all['make_relaxed']" in str(err.value)
+    assert "(and 1 more)" in str(err.value)
+    assert "returns Relaxed, which does not fit the input Summary" in str(err.value)
+
+
+def test_undecidable_or_fitting_edges_are_left_to_the_checkers() -> None:
+    wf = Workflow("fine")
+    prepare = wf.add(Prepare())  # int
+    wf.add(TakesFloat(), after=prepare)  # int fits float (numeric promotion)
+    wf.add(TakesBase(), after=wf.add(MakeSub()))  # a subclass fits
+    relaxed = wf.add(MakeRelaxed())
+    wf.add(TakesProtocol(), after=relaxed)  # a Protocol: only a checker can tell
+    wf.add(Identity[Relaxed](), after=relaxed)
+    wf.add(Untyped(), after=relaxed)  # declares nothing
+    wf.add(TakesAny(), after=relaxed)  # Any (a class on Python >= 3.11) takes anything
+    with pytest.raises(WorkflowDefinitionError, match="MakeBase returns Base, which does not"):
+        wf.add(TakesSub(), after=wf.add(MakeBase()))  # but a base class does not
+
+
+T = TypeVar("T")
+
+
+class Identity(Task[TaskContext[None, None, T], T]):
+    async def execute(self, ctx: TaskContext[None, None, T]) -> T:
+        return ctx.inputs

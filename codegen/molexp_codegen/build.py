@@ -30,10 +30,14 @@ from molexp.workflow.fingerprint import wiring_fingerprint
 from molexp.workflow.graph import Node, Workflow
 from molexp.workflow.introspect import (
     NOT_DECLARED,
+    declared_context_type,
     declared_input_type,
     declared_message_types,
     declared_output_type,
     fan_in_form,
+    type_bindings,
+    type_checking_names,
+    type_label,
 )
 from molexp_codegen.errors import CodegenError, TypeRenderError
 from molexp_codegen.model import (
@@ -44,6 +48,7 @@ from molexp_codegen.model import (
     ImportLine,
     InputsSpec,
     ModuleSpec,
+    WorkflowCheck,
 )
 from molexp_codegen.naming import BUILTIN_NAMES, NameAllocator, pascal, snake
 from molexp_codegen.typeexpr import (
@@ -51,12 +56,14 @@ from molexp_codegen.typeexpr import (
     Builtin,
     Name,
     NoneT,
+    Sub,
     Sym,
     TypeNode,
     UnionT,
     canonical,
     convert,
     resolve,
+    spell,
     symbols,
 )
 
@@ -83,6 +90,7 @@ _HELPER_NAMES = (
     "_expect",
     "_output",
     "_yields",
+    "_last",
     "_param",
     "_fits",
     "_inbox",
@@ -110,13 +118,14 @@ _HELPER_NEEDS = {
     "expect": ("Callable", "TypeVar"),
     "output": ("Awaitable", "Callable", "TypeVar"),
     "yields": ("AsyncIterator", "Callable", "TypeVar"),
+    "last": ("AsyncIterator", "Callable", "TypeVar"),
     "fits": ("Callable", "TypeVar"),
     "inbox": ("Callable", "Never", "TypeVar"),
 }
 _HELPER_CONTEXTS = {"fits": (_TASK_CONTEXT,), "inbox": (_ACTOR_CONTEXT,)}
 
 
-def output_type(task: Any, where: str) -> Any:
+def output_type(task: Any, where: str, bindings: Mapping[Any, Any] | None = None) -> Any:
     """The declared output type of ``task``: ``execute``'s return annotation.
 
     For an actor, the item type of ``run``'s ``AsyncIterator[...]`` (what it yields).
@@ -124,13 +133,14 @@ def output_type(task: Any, where: str) -> Any:
     ``execute`` only resolve under ``TYPE_CHECKING`` (the ``--stubs`` style).
     """
     try:
-        return declared_output_type(task)
+        return declared_output_type(task, bindings)
     except TypeResolutionError as exc:
         body = _body(task)
         annotation = getattr(body, "__annotations__", {}).get("return")
         if isinstance(annotation, str):
+            module = sys.modules.get(body.__module__)
             try:
-                returned = eval(annotation, dict(body.__globals__))
+                returned = eval(annotation, {**body.__globals__, **type_checking_names(module)})
             except Exception as inner:
                 raise TypeRenderError(
                     f"{where}: cannot resolve the return annotation {annotation!r} of "
@@ -173,7 +183,7 @@ class _Pending:
     deps: TypeNode
     input: TypeNode
     fields: tuple[_RawField, ...]
-    tasks: Mapping[str, Sym]
+    tasks: Mapping[str, TypeNode]
     prefix: str
     msg_in: TypeNode | None
     channels: tuple[_RawField, ...]
@@ -200,6 +210,11 @@ class _Builder:
         self.names = NameAllocator(reserved=(*_RUNTIME_NAMES, *_HELPER_NAMES))
         self.hash_input: list[Any] = []
         self.warnings: list[str] = []
+        self.bindings: dict[str, dict[Any, Any]] = {}
+        self.produced: dict[tuple[str, str], Any] = {}
+        """What each node gives a task after it (an actor's: ``Y | None``), by workflow."""
+        self.declared_inputs: dict[tuple[str, str], Any] = {}
+        """The current workflow's solved type variables of bare generic tasks, by node."""
 
     def build(self, *, source: str, line_length: int, source_module: str = "") -> ModuleSpec:
         prefixed = len(self.workflows) > 1
@@ -208,6 +223,7 @@ class _Builder:
         doc_syms: list[Sym] = []  # named only in docstrings: allocated, not imported
         check_syms: list[Sym] = []
         needs: set[str] = set()
+        workflow_checks: list[tuple[str, Sym, TypeNode]] = []
         # Pass 1: types and generated class names, in topological order.
         for wf in self.workflows:
             where_wf = f"workflow {wf.name!r}"
@@ -215,19 +231,48 @@ class _Builder:
             deps = convert(wf.deps_type, f"{where_wf}, deps type")
             wf_input = convert(wf.input_type, f"{where_wf}, input type")
             prefix = pascal(wf.name) if prefixed else ""
+            found = _workflow_symbol(wf)
+            if found is not None:
+                declared = [
+                    Builtin("object") if tp is None else node
+                    for tp, node in (
+                        (wf.state_type, state),
+                        (wf.deps_type, deps),
+                        (wf.input_type, wf_input),
+                    )
+                ]
+                wf_type = Sub(_WORKFLOW, tuple(declared))
+                workflow_checks.append((wf.name, found, wf_type))
+                check_syms += [found, *symbols(wf_type)]
             outputs: dict[str, TypeNode] = {}
             sends: dict[str, TypeNode | None] = {}
-            task_syms: dict[str, Sym] = {}
+            task_syms: dict[str, TypeNode] = {}
+            runtime_outputs: dict[str, Any] = {}
+            self.bindings = {}
             wf_hash: list[Any] = [wf.name, canonical(state), canonical(deps), canonical(wf_input)]
             for node in wf.nodes:
                 kind = "actor" if node.is_actor else "task"
                 where = f"{where_wf}, {kind} {node.id!r} ({type(node.task).__qualname__})"
-                outputs[node.id] = self.node_output(node, where)
+                bindings = _solve_type_vars(node, runtime_outputs, where)
+                self.bindings[node.id] = bindings
+                self.declared_inputs[(wf.name, node.id)] = _declared_or_none(node, bindings)
+                runtime_out, outputs[node.id] = self.node_output(node, where)
+                runtime_outputs[node.id] = (
+                    runtime_out | None if _may_yield_nothing(node) else runtime_out
+                )
+                self.produced[(wf.name, node.id)] = runtime_outputs[node.id]
                 if node.is_actor:
                     sends[node.id] = self.node_sends(node, where)
-                task_syms[node.id] = _task_symbol(node, where)
+                task_syms[node.id] = _task_type(node, bindings, where)
+            # What a task after a node receives: an actor's last yield, or None when it
+            # yielded nothing (unless it declares ``always_yields``).
+            received = {
+                node.id: _maybe_none(outputs[node.id]) if _may_yield_nothing(node) else out
+                for node in wf.nodes
+                for out in (outputs[node.id],)
+            }
             derived = {
-                node.id: self.derive(node, where_wf, wf_input, outputs, sends) for node in wf.nodes
+                node.id: self.derive(node, where_wf, wf_input, received, sends) for node in wf.nodes
             }
             shared = _shared_classes(wf, derived, where_wf)
             names_of: dict[Any, tuple[str, str | None]] = {}
@@ -290,17 +335,19 @@ class _Builder:
                         used_syms += symbols(field.type)
                     else:
                         doc_syms += symbols(field.type)
-                    needs.update(("expect", "yields" if field.upstream_actor else "output"))
+                for up in node.input_upstream.values():
+                    reads = "yields" if up.is_actor else "output"
+                    needs.update(("expect", "last" if _may_yield_nothing(up) else reads))
                 for channel in channels:
                     used_syms += symbols(channel.type)
                 if node.is_actor:
                     needs.add("fits")
                 if channels:
                     needs.add("inbox")
-                check_syms.append(task_syms[node.id])
+                check_syms += symbols(task_syms[node.id])
                 entry: list[Any] = [
                     node.id,
-                    f"{task_syms[node.id].module}:{task_syms[node.id].qualname}",
+                    _task_hash_key(task_syms[node.id]),
                     node.input_shape if carried is None else f"{node.input_shape}:{carried[0]}",
                     [[k, u.id] for k, u in node.input_upstream.items()],
                     canonical(outputs[node.id]),
@@ -308,7 +355,7 @@ class _Builder:
                 if node.is_actor:
                     entry.append(
                         [
-                            "actor",
+                            "actor" if _may_yield_nothing(node) else "actor:always_yields",
                             _canonical_or_none(sends[node.id]),
                             [[k, u.id] for k, u in node.channel_upstream.items()],
                         ]
@@ -325,6 +372,15 @@ class _Builder:
         for item in pending:
             edges += self.node_edges(item, local)
         edges = _merge_identical(edges)
+        wf_checks = tuple(
+            WorkflowCheck(
+                name=self.names.allocate(f"workflow__{snake(name)}"),
+                workflow=name,
+                variable=spell(resolve(sym, local)),
+                type=resolve(wf_type, local),
+            )
+            for name, sym, wf_type in workflow_checks
+        )
         contexts = tuple(self.context_spec(item, local) for item in pending if item.owner)
         actors = any(c.actor for c in contexts)
         # A stub imports TypeAlias/TypedDict/the contexts in the same sorted block as the types.
@@ -376,6 +432,7 @@ class _Builder:
             exports=tuple(exports),
             helpers={key: local[_HELPER_SYMBOLS[key]] for key in helper_keys},
             runtime_molexp=tuple(runtime_molexp),
+            workflow_checks=wf_checks,
             needs=frozenset(needs),
         )
 
@@ -391,7 +448,7 @@ class _Builder:
         generated fan-in TypedDict's input is a placeholder until its name is allocated."""
         kind = "actor" if node.is_actor else "task"
         where = f"{where_wf}, {kind} {node.id!r} ({type(node.task).__qualname__})"
-        carried = _carried_input(node)
+        carried = _carried_input(node, self.bindings.get(node.id))
         fields = tuple(
             _RawField(key, up.id, outputs[up.id], type(up.task).__name__, up.is_actor)
             for key, up in node.input_upstream.items()
@@ -440,17 +497,18 @@ class _Builder:
             self.warnings.append(warning)
         return Builtin("object")
 
-    def node_output(self, node: Node[Any], where: str) -> TypeNode:
+    def node_output(self, node: Node[Any], where: str) -> tuple[Any, TypeNode]:
+        """The declared output type of a node: ``(runtime type, expression)``."""
         where = f"{where}, output type"
-        tp = output_type(node.task, where)
+        tp = output_type(node.task, where, self.bindings.get(node.id))
         if tp is Any and not _has_return_annotation(node.task):
             body = _body(node.task).__name__
             self.warnings.append(
                 f"{where}: {body}() declares no return type; downstream contexts "
                 f"receive 'object' (annotate {body}'s return type)"
             )
-            return Builtin("object")
-        return convert(tp, where)
+            return object, Builtin("object")
+        return tp, convert(tp, where)
 
     def allocate_imports(self, used: Sequence[Sym]) -> dict[Sym, str]:
         """Local name of each imported top-level symbol; clashing names get aliases."""
@@ -524,15 +582,42 @@ class _Builder:
             extra_names=item.extra_names,
         )
 
+    def edge_words(self, item: _Pending, edge: EdgeSpec) -> str:
+        """The edge in words, with the two types a broken check is about: what the
+        upstream gives and what the task declares it takes (for that key or element)."""
+        node = item.node
+        task = f"{'actor' if node.is_actor else 'task'} {node.id!r} ({type(node.task).__name__})"
+        declared = self.declared_inputs.get((item.workflow, node.id))
+        if edge.kind == "root":
+            wf = node.workflow
+            return (
+                f"workflow {item.workflow!r} (state {type_label(wf.state_type)}, deps "
+                f"{type_label(wf.deps_type)}, input {type_label(wf.input_type)}) -> {task}, "
+                f"which declares {_declared_words(node)}"
+            )
+        if edge.kind == "fan_in":
+            keys = ", ".join(repr(k) for k in node.input_upstream)
+            return f"fan-in {keys} -> {task}, which declares {_declared_words(node)}"
+        up = node.input_upstream[edge.key or ""]
+        gives = type_label(self.produced.get((item.workflow, up.id), Any))
+        how = ""
+        if up.is_actor:
+            how = " (its last yield, or None)" if edge.upstream_optional else " (its last yield)"
+        source = f"{up.id!r} ({type(up.task).__name__}) gives {gives}{how}"
+        if edge.kind == "single":
+            takes = "its generated context" if declared is None else type_label(declared)
+            return f"{source} -> {task}, which takes {takes}"
+        slot = f"[{edge.index}]" if edge.index is not None else f"[{edge.key!r}]"
+        takes = _slot_label(declared, edge)
+        return f"{source} -> {node.id}{slot} of {task}, which takes {takes}"
+
     def node_edges(self, item: _Pending, local: Mapping[Sym, str]) -> list[EdgeSpec]:
         node = item.node
         tasks = item.tasks
         prefix = snake(item.prefix) + "__" if item.prefix else ""
 
         def task_name(node_id: str) -> str:
-            name = resolve(tasks[node_id], local)
-            assert isinstance(name, Name)
-            return name.text
+            return spell(resolve(tasks[node_id], local))
 
         common: dict[str, Any] = {
             "node_id": node.id,
@@ -556,6 +641,7 @@ class _Builder:
                     upstream_task=task_name(up.id),
                     key=key,
                     upstream_actor=up.is_actor,
+                    upstream_optional=_may_yield_nothing(up),
                     **common,
                 )
             )
@@ -571,6 +657,7 @@ class _Builder:
                         upstream_task=task_name(up.id),
                         key=key,
                         upstream_actor=up.is_actor,
+                        upstream_optional=_may_yield_nothing(up),
                         index=position if positional else None,
                         guarded=key in item.optional,
                         extra=item.required is not None
@@ -584,6 +671,7 @@ class _Builder:
             if item.required is not None:
                 required = tuple(k for k in node.input_upstream if k in item.required)
             edges.append(EdgeSpec(name=name, kind="fan_in", required=required, **common))
+        edges = [attrs.evolve(e, words=self.edge_words(item, e)) for e in edges]
         for key, up in node.channel_upstream.items():
             name = self.names.allocate(f"channel__{prefix}{up.id}__{node.id}")
             edges.append(
@@ -671,14 +759,14 @@ def _declares_generated_context(node: Node[Any]) -> bool:
 
 
 def _carried_input(
-    node: Node[Any],
+    node: Node[Any], bindings: Mapping[Any, Any] | None = None
 ) -> tuple[str, Any, tuple[str, ...] | None, frozenset[str]] | None:
     """A fan-in into a task that declares its input as a homogeneous mapping or sequence,
     or as its own TypedDict: ``(form, declared type, required keys, optional keys)``.
     None when the generator derives the input from the graph (a generated TypedDict)."""
     if node.input_shape != "fan_in":
         return None
-    declared = declared_input_type(node.task)
+    declared = declared_input_type(node.task, bindings)
     if declared is NOT_DECLARED:
         return None
     form = fan_in_form(declared)
@@ -735,8 +823,21 @@ def _edge_signature(edge: EdgeSpec) -> tuple[Any, ...] | None:
     if edge.kind == "fan_in_edge":
         if edge.index is None:
             return None  # a key of a mapping or TypedDict: each key is named in its check
-        return (edge.kind, edge.context, edge.upstream_task, edge.upstream_actor)
-    return (edge.kind, edge.task, edge.context, edge.upstream_task, edge.upstream_actor)
+        return (
+            edge.kind,
+            edge.context,
+            edge.upstream_task,
+            edge.upstream_actor,
+            edge.upstream_optional,
+        )
+    return (
+        edge.kind,
+        edge.task,
+        edge.context,
+        edge.upstream_task,
+        edge.upstream_actor,
+        edge.upstream_optional,
+    )
 
 
 def _merge_identical(edges: list[EdgeSpec]) -> list[EdgeSpec]:
@@ -797,6 +898,149 @@ def _evaluate(tp: Any, owner: type[Any], where: str) -> Any:
 
 def _canonical_or_none(node: TypeNode | None) -> str | None:
     return None if node is None else canonical(node)
+
+
+def _declared_or_none(node: Node[Any], bindings: Mapping[Any, Any]) -> Any:
+    """The input a task declares (None when it reads it from a generated context)."""
+    try:
+        declared = declared_input_type(node.task, bindings)
+    except TypeResolutionError:
+        return None
+    return None if declared is NOT_DECLARED else declared
+
+
+def _declared_words(node: Node[Any]) -> str:
+    try:
+        context = declared_context_type(node.task)
+    except TypeResolutionError:
+        return "a context that cannot be read"
+    from molexp.workflow.introspect import is_placeholder_context
+
+    if is_placeholder_context(context):
+        return "its generated context"
+    return type_label(context)
+
+
+def _slot_label(declared: Any, edge: EdgeSpec) -> str:
+    """What a fan-in key or element takes: the declared element or key type."""
+    if declared is None:
+        return "its generated inputs"
+    form = fan_in_form(declared)
+    args = get_args(declared)
+    if form is not None and args:
+        return type_label(args[-1] if form == "mapping" else args[0])
+    origin = typing.get_origin(declared) or declared
+    if typing_extensions.is_typeddict(origin):
+        try:
+            hints = typing_extensions.get_type_hints(origin)
+        except Exception:
+            return type_label(declared)
+        if edge.key in hints:
+            return type_label(hints[edge.key])
+        return f"no key {edge.key!r} ({type_label(declared)})"
+    return type_label(declared)
+
+
+def _may_yield_nothing(node: Node[Any]) -> bool:
+    """An actor that does not declare ``always_yields``: a task after it may get None."""
+    return node.is_actor and not getattr(type(node.task), "always_yields", False)
+
+
+def _maybe_none(node: TypeNode) -> TypeNode:
+    """``T | None`` (``T`` itself when it already admits None: None, ``object``, ``Any``)."""
+    if isinstance(node, NoneT) or node in (Builtin("object"), Sym("typing", "Any")):
+        return node
+    items = node.items if isinstance(node, UnionT) else (node,)
+    if any(isinstance(i, NoneT) for i in items):
+        return node
+    return UnionT((*items, NoneT()))
+
+
+_WORKFLOW = Sym("molexp", "Workflow")
+
+
+def _workflow_symbol(wf: Workflow[Any, Any, Any]) -> Sym | None:
+    """The module-level name the workflow is bound to in the module that made it."""
+    module = sys.modules.get(wf.module or "")
+    if module is None:
+        return None
+    for name, value in vars(module).items():
+        if value is wf and name.isidentifier() and not name.startswith("_"):
+            return Sym(module.__name__, name)
+    return None
+
+
+def _task_hash_key(task: TypeNode) -> str:
+    if isinstance(task, Sym):
+        return f"{task.module}:{task.qualname}"  # as before generic tasks: hashes unchanged
+    return canonical(task)
+
+
+def _task_type(node: Node[Any], bindings: Mapping[Any, Any], where: str) -> TypeNode:
+    """The task's type as the edge checks spell it: the class, or for a generic class its
+    parameterization (``Identity[int]``: from ``Identity[int]()`` or solved from the graph)."""
+    sym = _task_symbol(node, where)
+    params = getattr(type(node.task), "__parameters__", ())
+    if not params:
+        return sym
+    env = {**type_bindings(node.task), **bindings}
+    if not any(p in env for p in params):
+        return sym  # only parameters with defaults (PEP 696), used bare
+    return Sub(
+        sym,
+        tuple(convert(env.get(p, _default(p)), f"{where}, type argument {p}") for p in params),
+    )
+
+
+def _default(var: Any) -> Any:
+    default = getattr(var, "__default__", typing_extensions.NoDefault)
+    return None if default is typing_extensions.NoDefault else default
+
+
+def _has_default(var: Any) -> bool:
+    return getattr(var, "__default__", typing_extensions.NoDefault) is not (
+        typing_extensions.NoDefault
+    )
+
+
+def _solve_type_vars(
+    node: Node[Any], upstream_types: Mapping[str, Any], where: str
+) -> dict[Any, Any]:
+    """The type variables of a generic task class used bare (``Identity()``), solved from
+    the graph where that is sound: an input declared as ``T`` after one upstream, or as a
+    homogeneous ``Sequence[T]``/``Mapping[str, T]``/``tuple[T, ...]`` whose upstreams all
+    declare the same type. Anything else must be parameterized by the user."""
+    cls = type(node.task)
+    bound = type_bindings(node.task)
+    free = [p for p in getattr(cls, "__parameters__", ()) if p not in bound and not _has_default(p)]
+    if not free:
+        return {}
+    solved: dict[Any, Any] = {}
+    try:
+        context = declared_context_type(node.task)
+    except TypeResolutionError:
+        context = None
+    args = get_args(context)
+    pattern = args[2] if len(args) >= 3 else None
+    ups = [upstream_types[u.id] for u in node.input_upstream.values()]
+    element: Any = None
+    if node.input_shape == "single" and isinstance(pattern, typing.TypeVar):
+        element = pattern
+    elif node.input_shape == "fan_in" and fan_in_form(pattern) is not None:
+        element = get_args(pattern)[-1 if fan_in_form(pattern) == "mapping" else 0]
+    if isinstance(element, typing.TypeVar) and ups and all(u == ups[0] for u in ups):
+        solved[element] = ups[0]
+    missing = [p for p in free if p not in solved]
+    if missing:
+        name = cls.__name__
+        shown = ", ".join(getattr(p, "__name__", repr(p)) for p in missing)
+        raise CodegenError(
+            f"{where}: the generic task class {name} is used without type arguments and "
+            f"its type variable{'s' if len(missing) > 1 else ''} {shown} cannot be solved "
+            f"from the graph; parameterize it ({name}[X]()) or subclass it "
+            f"(class My{name}({name}[X]))"
+        )
+    return solved
 
 
 def _task_symbol(node: Node[Any], where: str) -> Sym:

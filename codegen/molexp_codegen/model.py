@@ -23,6 +23,7 @@ __all__ = [
     "ImportLine",
     "InputsSpec",
     "ModuleSpec",
+    "WorkflowCheck",
 ]
 
 EdgeKind = Literal["root", "single", "fan_in", "fan_in_edge", "channel"]
@@ -122,6 +123,8 @@ class EdgeSpec:
     key: str | None = None
     actor: bool = False
     upstream_actor: bool = False
+    upstream_optional: bool = False
+    """The upstream is an actor that may yield nothing: its value is ``Y | None``."""
     returns_none: bool = False
     """The task's ``execute`` returns None: its result is not kept (mypy refuses
     ``_ = None-returning call``; basedpyright warns on an unused non-None result)."""
@@ -135,9 +138,24 @@ class EdgeSpec:
     same_as: tuple[str, ...] = ()
     """Other edges this check stands for: their checks would be the same (the same task
     class, context and upstream class), so one check proves them all."""
+    words: str = ""
+    """The edge in words, both types named (``molexp check`` prints it under an error)."""
     required: tuple[str, ...] | None = None
     """``fan_in`` into a declared TypedDict: its required keys the graph supplies; the check
     builds the TypedDict from them, so a required key the graph lacks is an error."""
+
+
+@attrs.frozen
+class WorkflowCheck:
+    """A static check that the workflow object has the types the contexts were made for:
+    ``state=``/``make_state=`` (and deps, input) cannot have been inferred as a union."""
+
+    name: str
+    workflow: str
+    variable: str
+    """The workflow's local name in the checks module (imported from its module)."""
+    type: TypeNode
+    """``Workflow[State, Deps, Input]`` (``object`` for what the workflow does not declare: it accepts the ``Any`` default)."""
 
 
 @attrs.frozen
@@ -167,6 +185,7 @@ class ModuleSpec:
     """The workflow module's dotted name (the key the runtime finds the fingerprints by)."""
     fingerprints: tuple[tuple[str, str], ...] = ()
     """``(workflow name, wiring fingerprint)``: the runtime refuses a stale module."""
+    workflow_checks: tuple[WorkflowCheck, ...] = ()
     needs: frozenset[str] = frozenset()
     """Which check helpers the edge checks use (``expect``, ``output``, ``yields``,
     ``fits``, ``inbox``)."""

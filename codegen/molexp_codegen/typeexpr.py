@@ -41,6 +41,7 @@ __all__ = [
     "convert",
     "public_home",
     "resolve",
+    "spell",
     "symbols",
 ]
 
@@ -150,6 +151,15 @@ _ABC_ARITY = {
 _CONST_TYPES = (str, int, bool, float, bytes)
 _ANY = Sym("typing", "Any")
 NEVER = Sym("typing", "Never")
+_ALIAS_TYPES = tuple(
+    dict.fromkeys(
+        t
+        for t in (getattr(typing, "TypeAliasType", None), typing_extensions.TypeAliasType)
+        if isinstance(t, type)
+    )
+)
+_UNPACKS = tuple(dict.fromkeys((typing.Unpack, typing_extensions.Unpack)))
+_UNPACK = Sym("typing", "Unpack")
 _BOTTOM = (typing.Never, typing.NoReturn, typing_extensions.Never, typing_extensions.NoReturn)
 
 
@@ -182,6 +192,12 @@ class _Converter:
             )
         if isinstance(tp, typing.NewType):
             return self.symbol(tp, top, tp.__module__, getattr(tp, "__qualname__", tp.__name__))
+        if isinstance(tp, _ALIAS_TYPES):  # `type X = ...` / TypeAliasType("X", ...): by name
+            return self.symbol(tp, top, tp.__module__, getattr(tp, "__name__", ""))
+        if getattr(tp, "__unpacked__", False) and isinstance(tp, types.GenericAlias):
+            # ``*tuple[str, ...]`` inside a tuple: spelled ``Unpack[tuple[str, ...]]``
+            packed = types.GenericAlias(get_origin(tp), get_args(tp))
+            return Sub(_UNPACK, (self.convert(packed, top),))
         origin = get_origin(tp)
         if origin is not None:
             return self.generic(tp, origin, top)
@@ -208,6 +224,11 @@ class _Converter:
             # ``None`` last, as people write ``X | None``.
             items.sort(key=lambda n: isinstance(n, NoneT))
             return items[0] if len(items) == 1 else UnionT(tuple(items))
+        if any(origin is u for u in _UNPACKS):
+            return Sub(_UNPACK, (self.convert(args[0], top),))
+        if isinstance(origin, _ALIAS_TYPES):  # a generic alias ``Pair[int]``
+            alias = self.symbol(origin, top, origin.__module__, getattr(origin, "__name__", ""))
+            return Sub(alias, tuple(self.convert(a, top) for a in args))
         if origin is Literal or origin is typing_extensions.Literal:
             return Sub(Sym("typing", "Literal"), tuple(self.literal(a, top) for a in args))
         if origin is collections.abc.Callable:
@@ -399,6 +420,29 @@ def resolve(node: TypeNode, local: typing.Mapping[Sym, str]) -> TypeNode:
     if isinstance(node, Attr):
         return Attr(resolve(node.base, local), node.name)
     return node
+
+
+def spell(node: TypeNode) -> str:
+    """The source text of a resolved expression (as the ``type_expr`` macro writes it)."""
+    if isinstance(node, (Name, Builtin)):
+        return node.text
+    if isinstance(node, Sym):
+        return node.qualname
+    if isinstance(node, NoneT):
+        return "None"
+    if isinstance(node, Sub):
+        return f"{spell(node.base)}[{', '.join(spell(a) for a in node.args)}]"
+    if isinstance(node, UnionT):
+        return " | ".join(spell(i) for i in node.items)
+    if isinstance(node, Params):
+        return f"[{', '.join(spell(i) for i in node.items)}]"
+    if isinstance(node, Attr):
+        return f"{spell(node.base)}.{node.name}"
+    if isinstance(node, Const):
+        return repr(node.value)
+    if isinstance(node, Ellip):
+        return "..."
+    return "()"
 
 
 def canonical(node: TypeNode) -> str:

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
+    from lj_fluid.models import Deps, State
     from lj_fluid.tasks import (
         BuildSystem,
         EnergyStatsTask,
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
         Production,
         RdfTask,
     )
+    from lj_fluid.workflow import wf
     from lj_fluid.workflow_contexts import (
         BuildSystemContext,
         EnergyStatsContext,
@@ -42,6 +46,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__lj_fluid() -> None:
+        """Workflow ``lj-fluid``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[State, Deps, object] = wf
 
     async def edge__input__build_system(task: BuildSystem, ctx: BuildSystemContext) -> None:
         """Workflow -> ``build_system``: the workflow's state, deps and input fit the task."""

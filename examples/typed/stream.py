@@ -94,7 +94,9 @@ class Reporter(Actor[ReporterContext, int]):
 
 class Check(Task[CheckContext, str]):
     async def execute(self, ctx: CheckContext) -> str:
-        stats = ctx.inputs["stats"]  # RunningStats: the monitor's last yield
+        stats = ctx.inputs["stats"]  # RunningStats | None: the monitor's last yield, if any
+        if stats is None:  # fewer than 1,000 frames: the monitor yielded nothing
+            return "too few frames for a mean"
         expected = ctx.inputs["settings"].temperature / 2
         error = abs(stats.mean_potential - expected) / expected
         verdict = "ok" if error < 0.15 else "off"

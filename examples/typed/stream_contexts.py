@@ -79,7 +79,7 @@ ReporterContext: TypeAlias = ActorContext[None, None, "float", "RunningStats", S
 class CheckInputs(TypedDict):
     """Inputs of ``check``: one key per upstream task."""
 
-    stats: RunningStats
+    stats: RunningStats | None
     """The last yield of ``monitor`` (Monitor)."""
     settings: Settings
     """The output of ``setup`` (Setup)."""
@@ -90,7 +90,7 @@ CheckContext: TypeAlias = TaskContext[None, None, "CheckInputs"]
 
 ``inputs`` is ``CheckInputs``, keyed by upstream:
 
-- ``stats``: ``RunningStats``, the last yield of ``monitor`` (Monitor)
+- ``stats``: ``RunningStats | None``, the last yield of ``monitor`` (Monitor)
 - ``settings``: ``Settings``, the output of ``setup`` (Setup)
 """
 

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
     from typing import Never, TypeVar
 
-    from molexp import ActorContext, TaskContext
+    from molexp import ActorContext, TaskContext, Workflow
 
-    from typed.stream import Check, Monitor, Reporter, Sampler, Setup
+    from typed.stream import Check, Monitor, Reporter, Sampler, Setup, stream
     from typed.stream_contexts import (
         CheckContext,
         MonitorContext,
@@ -42,8 +42,8 @@ if TYPE_CHECKING:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
 
-    def _yields(_run: Callable[..., AsyncIterator[_O]]) -> _O:
-        """The declared yield type of an actor's ``run`` (a task after it gets the last)."""
+    def _last(_run: Callable[..., AsyncIterator[_O]]) -> _O | None:
+        """What a task after an actor gets: its last yield, None if it yielded nothing."""
         raise NotImplementedError
 
     def _param(_body: Callable[[_P], object]) -> _P:
@@ -65,6 +65,10 @@ if TYPE_CHECKING:
     def _sent(_declared: ActorContext[object, object, object, object, _M]) -> _M:
         """What an actor written against ``_declared`` sends."""
         raise NotImplementedError
+
+    def workflow__langevin_stream() -> None:
+        """Workflow ``langevin-stream``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, float] = stream
 
     async def edge__input__setup(task: Setup, ctx: SetupContext) -> None:
         """Workflow -> ``setup``: the workflow's state, deps and input fit the task."""
@@ -104,7 +108,7 @@ if TYPE_CHECKING:
     async def edge__monitor__check(ctx: CheckContext, upstream: Monitor) -> None:
         """``monitor`` -> ``check["stats"]``: the last yield fits its key."""
         slot = _expect(ctx.inputs["stats"])
-        slot(_yields(upstream.run))
+        slot(_last(upstream.run))
 
     async def edge__setup__check(ctx: CheckContext, upstream: Setup) -> None:
         """``setup`` -> ``check["settings"]``: the output fits its key."""

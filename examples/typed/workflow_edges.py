@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
+    from typed.models import ClusterSpec, Deps, State
     from typed.tasks import Analyze, Anneal, BuildCluster, Minimize, Sample
+    from typed.workflow import wf
     from typed.workflow_contexts import (
         AnalyzeContext,
         AnnealContext,
@@ -34,6 +38,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__lj_cluster() -> None:
+        """Workflow ``lj-cluster``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[State, Deps, ClusterSpec] = wf
 
     async def edge__input__build_cluster(task: BuildCluster, ctx: BuildClusterContext) -> None:
         """Workflow -> ``build_cluster``: the workflow's state, deps and input fit the task."""

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,7 +189,7 @@ def _source_arg(artifact: Artifact) -> str:
 
 
 _MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?P<rest>.*)$")
-_EDGE_DEF = re.compile(r"^    async def (?P<name>(?:edge|fan_in|channel)__\w+)\(")
+_EDGE_DEF = re.compile(r"^    (?:async )?def (?P<name>(?:edge|fan_in|channel|workflow)__\w+)\(")
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -210,10 +211,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _mypy_targets(
     artifacts: list[Artifact], tmp: Path
-) -> tuple[list[str], dict[Path, list[tuple[int, str]]]]:
+) -> tuple[list[str], dict[Path, list[tuple[int, str, str]]]]:
     """What mypy checks: each module's package (or file), plus the checks of stubs."""
     targets: list[str] = []
-    edge_maps: dict[Path, list[tuple[int, str]]] = {}
+    edge_maps: dict[Path, list[tuple[int, str, str]]] = {}
     for artifact in artifacts:
         located = artifact.located
         top = located.name.split(".", 1)[0]
@@ -225,23 +226,29 @@ def _mypy_targets(
             checks = tmp / f"{artifact.path.stem}_edges.py"
             checks.write_text(artifact.checks_text(), encoding="utf-8")
             targets.append(str(checks))
-            edge_maps[checks.resolve()] = _edge_lines(checks.read_text(encoding="utf-8"))
+            edge_maps[checks.resolve()] = _edge_lines(
+                checks.read_text(encoding="utf-8"), artifact.spec.edges
+            )
         elif artifact.edges_path is not None:
-            edge_maps[artifact.edges_path.resolve()] = _edge_lines(artifact.edges_text)
+            edge_maps[artifact.edges_path.resolve()] = _edge_lines(
+                artifact.edges_text, artifact.spec.edges
+            )
     return targets, edge_maps
 
 
-def _edge_lines(text: str) -> list[tuple[int, str]]:
+def _edge_lines(text: str, edges: Sequence[Any] = ()) -> list[tuple[int, str, str]]:
+    """``(line, check function, the edge in words)`` of each check in a generated module."""
+    words = {edge.name: edge.words for edge in edges}
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
         match = _EDGE_DEF.match(line)
         if match:
-            found.append((number, match["name"]))
+            found.append((number, match["name"], words.get(match["name"], "")))
     return found
 
 
 def _run_mypy(
-    argv: list[str], edge_maps: dict[Path, list[tuple[int, str]]], stub_folders: list[str]
+    argv: list[str], edge_maps: dict[Path, list[tuple[int, str, str]]], stub_folders: list[str]
 ) -> int:
     """mypy as the user runs it: their configuration and their interpreter's search path
     (molexp is found there like any installed package). The one addition is the folder
@@ -269,7 +276,7 @@ def _run_mypy(
     return 1 if code == 1 else 2
 
 
-def _annotate(line: str, edge_maps: dict[Path, list[tuple[int, str]]]) -> str:
+def _annotate(line: str, edge_maps: dict[Path, list[tuple[int, str, str]]]) -> str:
     """Name the edge whose check function holds a mypy error in a generated module."""
     match = _MYPY_LINE.match(line)
     if not match or " error: " not in f" {match['rest']}":
@@ -278,8 +285,10 @@ def _annotate(line: str, edge_maps: dict[Path, list[tuple[int, str]]]) -> str:
     if not edges:
         return line
     number = int(match["line"])
-    owner = None
-    for start, name in edges:
+    owner = words = None
+    for start, name, described in edges:
         if start <= number:
-            owner = name
-    return line if owner is None else f"{line}  [in {owner}]"
+            owner, words = name, described
+    if owner is None:
+        return line
+    return f"{line}  [in {owner}]" + (f"\n    edge: {words}" if words else "")

@@ -35,6 +35,7 @@ from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
 from molexp.workflow.actor import Actor
+from molexp.workflow.errors import ActorYieldError
 from molexp.workflow.fingerprint import check_fresh
 from molexp.workflow.graph import Workflow
 from molexp.workflow.task import Task
@@ -539,6 +540,13 @@ class _Execution:
                 outbox.close_producer()
             if inbox is not None:
                 inbox.abandon()
+        if count == 0 and type(actor).always_yields:
+            raise ActorYieldError(
+                f"workflow {self.workflow.name!r}, actor {task_id!r} "
+                f"({type(actor).__qualname__}) declares always_yields = True but finished "
+                "without yielding; yield a value, or remove always_yields (the tasks after it "
+                "then receive None when it yields nothing)"
+            )
         return last
 
     def _message_recorder(

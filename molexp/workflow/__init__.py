@@ -1,8 +1,20 @@
 """The workflow layer: tasks, the graph and its introspection."""
 
 from molexp.workflow.actor import Actor
-from molexp.workflow.errors import TypeResolutionError, WorkflowDefinitionError
+from molexp.workflow.errors import (
+    ActorYieldError,
+    TypeResolutionError,
+    WorkflowDefinitionError,
+)
 from molexp.workflow.graph import Node, Workflow
 from molexp.workflow.task import Task
 
-__all__ = ["Actor", "Node", "Task", "TypeResolutionError", "Workflow", "WorkflowDefinitionError"]
+__all__ = [
+    "Actor",
+    "ActorYieldError",
+    "Node",
+    "Task",
+    "TypeResolutionError",
+    "Workflow",
+    "WorkflowDefinitionError",
+]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["TypeResolutionError", "WorkflowDefinitionError", "WorkflowLoadError"]
+__all__ = [
+    "ActorYieldError",
+    "TypeResolutionError",
+    "WorkflowDefinitionError",
+    "WorkflowLoadError",
+]
 
 
 class WorkflowDefinitionError(ValueError):
@@ -15,3 +20,7 @@ class TypeResolutionError(TypeError):
 
 class WorkflowLoadError(Exception):
     """A workflow module could not be found or imported, or holds no such workflow."""
+
+
+class ActorYieldError(RuntimeError):
+    """An actor that declares ``always_yields = True`` finished without yielding."""

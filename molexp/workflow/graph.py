@@ -215,6 +215,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         form: FanInForm = "mapping"
         if shape == "fan_in":
             form = self._fan_in_form(task, node_id, after)
+        self._check_edge_types(task, node_id, upstream, shape)
         if isinstance(task, Actor):
             shape = _actor_input_shape(upstream, shape)
             self._check_no_wait_on_producer(node_id, upstream)
@@ -231,6 +232,20 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         self._nodes.append(node)
         self._by_id[node_id] = node
         return node
+
+    def _check_edge_types(
+        self, task: object, node_id: str, upstream: Mapping[str, Node[Any]], shape: str
+    ) -> None:
+        """An edge between plain classes that cannot fit fails here, before any codegen or
+        run; undecidable edges (Protocols, generics, unions) are left to the checkers."""
+        from molexp.workflow.introspect import edge_misfits
+
+        misfits = edge_misfits(task, node_id, upstream, shape)  # type: ignore[arg-type]
+        if misfits:
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r}, edge {misfits[0]}"
+                + (f" (and {len(misfits) - 1} more)" if len(misfits) > 1 else "")
+            )
 
     def _fan_in_form(self, task: object, node_id: str, after: object) -> FanInForm:
         from molexp.workflow.introspect import declared_input_type, fan_in_form, type_label

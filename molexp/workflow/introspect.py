@@ -6,6 +6,7 @@ The generator and ``molexp graph`` use these; the runtime does not need them to 
 
 from __future__ import annotations
 
+import ast
 import collections.abc
 import inspect
 import re
@@ -35,23 +36,109 @@ __all__ = [
     "declared_message_types",
     "declared_output_type",
     "fan_in_form",
+    "free_type_vars",
     "is_placeholder_context",
     "message_label",
+    "substitute",
     "task_type_arguments",
+    "type_bindings",
+    "type_checking_names",
     "type_label",
 ]
 
 
-def task_type_arguments(task_class: type[Any]) -> tuple[Any, ...] | None:
-    """The ``(ContextT, OutputT)`` arguments a class gave ``Task[...]``/``Actor[...]``."""
-    for klass in task_class.__mro__:
-        for base in klass.__dict__.get("__orig_bases__", ()):
-            origin = get_origin(base)
-            if isinstance(origin, type) and issubclass(origin, (Task, Actor)):
-                args = get_args(base)
-                if len(args) == 2:
-                    return _resolve_forward_refs(args, klass)
+def task_type_arguments(
+    task_class: type[Any], bindings: typing.Mapping[Any, Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The ``(ContextT, OutputT)`` arguments ``Task[...]``/``Actor[...]`` receives, seen from
+    ``task_class``: the type variables of a generic task are replaced by what a subclass
+    (``class IntIdentity(Identity[int])``) or ``bindings`` (the parameters of
+    ``Identity[int]()``, see ``type_bindings``) give them; unbound ones stay type variables."""
+    envs = _class_environments(task_class, dict(bindings or {}))
+    for root in (Task, Actor):
+        env = envs.get(root)
+        if env is not None and len(env) == 2:
+            return tuple(env[p] for p in getattr(root, "__parameters__", ()))
     return None
+
+
+def type_bindings(task: object) -> dict[Any, Any]:
+    """What the parameters of a generic task class are bound to on this instance: the
+    arguments of ``Identity[int]()`` (its ``__orig_class__``); empty otherwise."""
+    orig = getattr(task, "__orig_class__", None)
+    origin = get_origin(orig)
+    if not isinstance(origin, type):
+        return {}
+    return dict(zip(getattr(origin, "__parameters__", ()), get_args(orig), strict=False))
+
+
+def substitute(tp: Any, env: typing.Mapping[Any, Any]) -> Any:
+    """``tp`` with its type variables replaced by their bindings in ``env``."""
+    if not env:
+        return tp
+    if isinstance(tp, typing.TypeVar):
+        return env.get(tp, tp)
+    params = getattr(tp, "__parameters__", None)
+    if isinstance(tp, type) or not isinstance(params, tuple) or not params:
+        return tp
+    if not any(p in env for p in params):
+        return tp
+    try:
+        return tp[tuple(env.get(p, p) for p in params)]
+    except TypeError:
+        return tp
+
+
+def free_type_vars(tp: Any) -> tuple[Any, ...]:
+    """The type variables ``tp`` still mentions."""
+    if isinstance(tp, typing.TypeVar):
+        return (tp,)
+    params = getattr(tp, "__parameters__", None)
+    if isinstance(tp, type) or not isinstance(params, tuple):
+        return ()
+    return tuple(p for p in params if isinstance(p, typing.TypeVar))
+
+
+_SKIPPED_BASES = (typing.Generic, typing.Protocol)
+
+
+def _class_environments(
+    task_class: type[Any], bindings: dict[Any, Any]
+) -> dict[type[Any], dict[Any, Any]]:
+    """For each class of the hierarchy, what its own type parameters are bound to, as seen
+    from ``task_class`` (bound by ``bindings``): ``{Identity: {T: int}, Task: {...}}``."""
+    envs: dict[type[Any], dict[Any, Any]] = {}
+
+    def visit(klass: type[Any], env: dict[Any, Any]) -> None:
+        if klass in envs:
+            return
+        envs[klass] = env
+        orig = klass.__dict__.get("__orig_bases__")
+        for base in orig if orig is not None else klass.__bases__:
+            origin = get_origin(base)
+            if origin is None:
+                if isinstance(base, type) and base is not object:
+                    visit(base, {})
+                continue
+            if not isinstance(origin, type) or origin in _SKIPPED_BASES:
+                continue
+            args = _resolve_forward_refs(get_args(base), klass)
+            params = getattr(origin, "__parameters__", ())
+            visit(origin, {p: substitute(a, env) for p, a in zip(params, args, strict=False)})
+
+    visit(task_class, bindings)
+    return envs
+
+
+def _body_environment(task: AnyTask, bindings: typing.Mapping[Any, Any] | None) -> dict[Any, Any]:
+    """The type-variable bindings of the class that defines ``execute``/``run``."""
+    cls = type(task)
+    name = "run" if isinstance(task, Actor) else "execute"
+    envs = _class_environments(cls, {**type_bindings(task), **(bindings or {})})
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return envs.get(klass, {})
+    return {}
 
 
 def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any, ...]:
@@ -64,7 +151,7 @@ def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any,
         if isinstance(arg, (str, typing.ForwardRef)):
             code = arg if isinstance(arg, str) else arg.__forward_arg__
             try:
-                arg = eval(code, dict(namespace))
+                arg = eval(code, {**namespace, **type_checking_names(module)})
             except Exception as exc:
                 raise TypeResolutionError(
                     f"task class {owner.__qualname__}: cannot resolve type argument {code!r} "
@@ -72,6 +159,44 @@ def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any,
                 ) from exc
         resolved.append(arg)
     return tuple(resolved)
+
+
+_TYPE_CHECKING_NAMES: dict[str, dict[str, Any]] = {}
+
+
+def type_checking_names(module: Any) -> dict[str, Any]:
+    """The names a module imports only under ``if TYPE_CHECKING:``, imported now (each
+    import statement on its own; one that fails is skipped). Cached per module."""
+    name = getattr(module, "__name__", None)
+    if not isinstance(name, str):
+        return {}
+    if name in _TYPE_CHECKING_NAMES:
+        return _TYPE_CHECKING_NAMES[name]
+    names: dict[str, Any] = {}
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        tree = ast.Module(body=[], type_ignores=[])
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.If) and _is_type_checking(node.test)):
+            continue
+        for stmt in node.body:
+            if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                continue
+            scope: dict[str, Any] = {"__name__": name, "__package__": module.__package__}
+            try:
+                exec(compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec"), scope)
+            except Exception:
+                continue
+            names.update({k: v for k, v in scope.items() if not k.startswith("__")})
+    _TYPE_CHECKING_NAMES[name] = names
+    return names
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
 def _body(task_class: type[Any]) -> Any:
@@ -83,6 +208,17 @@ def _execute_hints(task_class: type[Any], what: str) -> dict[str, Any]:
     body = _body(task_class)
     try:
         return typing.get_type_hints(body, include_extras=True)
+    except NameError as first:
+        # A name imported only under ``if TYPE_CHECKING:`` (a normal style with
+        # ``from __future__ import annotations``): evaluate with those imports too.
+        extra = type_checking_names(inspect.getmodule(body))
+        try:
+            return typing.get_type_hints(body, localns=extra, include_extras=True)
+        except Exception as exc:
+            raise TypeResolutionError(
+                f"task class {task_class.__qualname__}: cannot resolve the annotations of "
+                f"{body.__name__}() to read its {what}: {type(exc).__name__}: {exc}"
+            ) from first
     except Exception as exc:
         raise TypeResolutionError(
             f"task class {task_class.__qualname__}: cannot resolve the annotations of "
@@ -90,37 +226,42 @@ def _execute_hints(task_class: type[Any], what: str) -> dict[str, Any]:
         ) from exc
 
 
-def declared_output_type(task: AnyTask) -> Any:
+def declared_output_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
     """The awaited return annotation of ``execute`` (``Any`` when it has none); for an
     actor, the item type of ``run``'s ``AsyncIterator[...]`` annotation (what it yields).
+    A generic task's type variables are replaced by what its parameterization
+    (``Identity[int]()``), a subclass (``class IntIdentity(Identity[int])``) or
+    ``bindings`` give them.
     """
     cls = type(task)
     hints = _execute_hints(cls, "output type")
+    full = {**type_bindings(task), **(bindings or {})}
     if "return" in hints:
-        returned = hints["return"]
+        returned = substitute(hints["return"], _body_environment(task, bindings))
         if isinstance(task, Actor):
             if get_origin(returned) in _ASYNC_ITERATORS and get_args(returned):
                 return get_args(returned)[0]
-            args = task_type_arguments(cls)
+            args = task_type_arguments(cls, full)
             return args[1] if args is not None else Any
         return returned
-    args = task_type_arguments(cls)
+    args = task_type_arguments(cls, full)
     return args[1] if args is not None else Any
 
 
-def declared_context_type(task: AnyTask) -> Any:
+def declared_context_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
     """The context a task is written against: its ``Task[ContextT, ...]`` argument, else
     the annotation of ``execute``'s context parameter, else ``TaskContext[Any, Any, Any]``.
+    A generic task's type variables are bound as in ``declared_output_type``.
     """
     cls = type(task)
-    args = task_type_arguments(cls)
+    args = task_type_arguments(cls, {**type_bindings(task), **(bindings or {})})
     if args is not None and not isinstance(args[0], typing.TypeVar):
         return args[0]
     params = list(inspect.signature(_body(cls)).parameters.values())
     if len(params) >= 2:
         hints = _execute_hints(cls, "context type")
         if params[1].name in hints:
-            return hints[params[1].name]
+            return substitute(hints[params[1].name], _body_environment(task, bindings))
     if isinstance(task, Actor):
         return ActorContext[Any, Any, Any, Any, Any]
     return TaskContext[Any, Any, Any]
@@ -146,12 +287,12 @@ def is_placeholder_context(context: Any) -> bool:
     return getattr(origin, "__molexp_placeholder__", None) is not None
 
 
-def declared_input_type(task: AnyTask) -> Any:
+def declared_input_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
     """The input type a task declares: the third argument of its ``TaskContext[S, D, I]``
     (an explicit one or a generated alias of one). ``NOT_DECLARED`` when it cannot be read
     at runtime: no context argument, a type variable, a quoted name, a placeholder."""
     try:
-        context = declared_context_type(task)
+        context = declared_context_type(task, bindings)
     except TypeResolutionError:
         return NOT_DECLARED
     origin = get_origin(context)
@@ -262,3 +403,92 @@ def message_label(node: Any) -> str:
     """A short label of what an actor node sends on its channel."""
     _, sends = declared_message_types(node.task)
     return type_label(sends)
+
+
+# Numeric promotions type checkers apply (PEP 484): an int fits a float, both a complex.
+_PROMOTIONS = {float: (int,), complex: (int, float)}
+
+
+def _plain_class(tp: Any) -> bool:
+    """A class whose instances a checker compares nominally, like ``issubclass`` does: no
+    type arguments, not a Protocol, not ``object`` (everything fits it), not a TypedDict."""
+    if not isinstance(tp, type) or get_origin(tp) is not None or tp is object:
+        return False
+    if tp is Any or tp is typing_extensions.Any:  # a class on Python >= 3.11
+        return False
+    if getattr(tp, "__parameters__", ()):
+        return False  # a generic class used bare: its arguments are unknown
+    if getattr(tp, "_is_protocol", False) or typing_extensions.is_typeddict(tp):
+        return False
+    return True
+
+
+def fits_nominally(produced: Any, declared: Any) -> bool | None:
+    """Whether a value declared as ``produced`` fits an input declared as ``declared``:
+    True/False where both are plain classes, None where this cannot be decided at run
+    time (Protocols, generics, unions, ``Any``, type variables, forward references)."""
+    if not (_plain_class(produced) and _plain_class(declared)):
+        return None
+    if issubclass(produced, declared):
+        return True
+    return produced in _PROMOTIONS.get(declared, ())
+
+
+def _unqualified(tp: Any) -> Any:
+    """A TypedDict item type without ``ReadOnly``/``NotRequired``/``Required``."""
+    qualifiers = {
+        q
+        for name in ("ReadOnly", "NotRequired", "Required")
+        for q in (getattr(typing_extensions, name, None), getattr(typing, name, None))
+        if q is not None
+    }
+    while get_origin(tp) in qualifiers:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def edge_misfits(
+    task: AnyTask, node_id: str, upstream: typing.Mapping[str, Any], shape: str
+) -> list[str]:
+    """The edges into ``task`` whose declared types cannot fit, decided between plain
+    classes only (see ``fits_nominally``), described in words (upstream, key, downstream,
+    both types). Nothing is reported where the types are not both plain classes."""
+    if shape not in ("single", "fan_in") or isinstance(task, Actor):
+        return []
+    declared = declared_input_type(task)
+    if declared is NOT_DECLARED:
+        return []
+    slots: dict[str, Any] = {}
+    if shape == "single":
+        slots = {key: declared for key in upstream}
+    else:
+        form = fan_in_form(declared)
+        origin = get_origin(declared) or declared
+        if form is not None:
+            args = get_args(declared)
+            if args:
+                element = args[-1] if form == "mapping" else args[0]
+                slots = {key: element for key in upstream}
+        elif typing_extensions.is_typeddict(origin):
+            try:
+                hints = typing_extensions.get_type_hints(origin, include_extras=True)
+            except Exception:
+                return []
+            slots = {key: _unqualified(hints[key]) for key in upstream if key in hints}
+    found: list[str] = []
+    for key, node in upstream.items():
+        if key not in slots:
+            continue
+        try:
+            produced = declared_output_type(node.task)
+        except TypeResolutionError:
+            continue
+        if fits_nominally(produced, slots[key]) is False:
+            target = f"{node_id}[{key!r}]" if shape == "fan_in" else node_id
+            found.append(
+                f"{node.id} -> {target}: {type(node.task).__qualname__} "
+                f"{'yields' if node.is_actor else 'returns'} {type_label(produced)}, which does "
+                f"not fit the input {type_label(slots[key])} that {type(task).__qualname__} "
+                "declares"
+            )
+    return found

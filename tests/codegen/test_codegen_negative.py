@@ -236,6 +236,8 @@ class Monitor(Actor[MonitorContext[Stats], Stats]):
         await ctx.send(Stats(frames))
         yield Stats(frames)
 
+    always_yields = True  # the check after it gets Stats, not Stats | None
+
 
 class Writer(Actor[WriterContext, str]):
     async def run(self, ctx: WriterContext) -> AsyncIterator[str]:
@@ -277,7 +279,9 @@ class Case:
     """(check function, message fragment) per broken edge."""
     before: tuple[Patch, ...] = ()
     after: tuple[Patch, ...] = ()
-    """Patches applied after generation: the generated module is then stale."""
+    """Patches applied after generation: the generated module is then stale. A mis-wiring
+    between plain classes is one too: ``wf.add`` refuses it when the workflow is imported
+    (so ``molexp gen`` would too), and the checkers still catch it without importing."""
     pyright_also: tuple[str, ...] = ()
     """Files where basedpyright also reports the mistake (it checks ``wf.add`` too)."""
     base: str = "tasks"
@@ -290,7 +294,7 @@ _ARG = 'Argument 1 has incompatible type "{got}"; expected "{want}"'
 CASES = [
     Case(
         "wrong_single_input",
-        before=(
+        after=(
             (
                 "tasks.py",
                 "TaskContext[State, Deps, Dataset], Model]):\n    async def execute(self, ctx: TaskContext[State, Deps, Dataset]) -> Model:\n        return Model(ctx.inputs.values)",
@@ -310,7 +314,7 @@ CASES = [
     ),
     Case(
         "fan_in_wrong_value_type",
-        before=(("models.py", "    baseline: ReadOnly[Model]", "    baseline: ReadOnly[Report]"),),
+        after=(("models.py", "    baseline: ReadOnly[Model]", "    baseline: ReadOnly[Report]"),),
         expected=(
             (
                 "edge__baseline__evaluate",
@@ -647,7 +651,7 @@ CASES = [
     Case(
         "actor_to_task_yield_mismatch",  # the check wants a frame; the monitor yields stats
         base="actors",
-        before=(
+        after=(
             (
                 "tasks.py",
                 "class Check(Task[CheckContext, int]):\n    async def execute(self, ctx: CheckContext) -> int:\n        return ctx.inputs.frames",
@@ -836,14 +840,21 @@ def test_basedpyright_reports_one_error_per_broken_edge(
 
 
 @pytest.mark.parametrize(
-    ("case", "edge"),
+    ("case", "edge", "words"),
     [
-        ("state_mismatch", "edge__prepare__train"),
-        ("channel_union_not_accepted", "channel__thermostat__monitor"),
+        (
+            "state_mismatch",
+            "edge__prepare__train",
+            "'prepare' (Prepare) gives Dataset -> task 'train' (Train), which takes Dataset",
+        ),
+        ("channel_union_not_accepted", "channel__thermostat__monitor", ""),
     ],
 )
-def test_molexp_check_names_the_edge(corpus: Path, tmp_path: Path, case: str, edge: str) -> None:
-    """``molexp check`` tags a mypy error in the generated module with its check function."""
+def test_molexp_check_names_the_edge(
+    corpus: Path, tmp_path: Path, case: str, edge: str, words: str
+) -> None:
+    """``molexp check`` tags a mypy error in the generated module with its check function
+    and prints the edge in words under it: upstream, key, downstream and both types."""
     from codegen_helpers import molexp
 
     package = tmp_path / f"neg_{case}"
@@ -852,3 +863,5 @@ def test_molexp_check_names_the_edge(corpus: Path, tmp_path: Path, case: str, ed
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "is up to date" in proc.stdout
     assert f"[in {edge}]" in proc.stdout, proc.stdout
+    if words:
+        assert f"[in {edge}]\n    edge: {words}" in proc.stdout, proc.stdout

@@ -43,6 +43,8 @@ class Thermostat(Actor[ThermostatContext[Reading], float]):
 class Monitor(Actor[MonitorContext[Stats], Stats]):
     """Receives frames and readings (a union), forwards running statistics."""
 
+    always_yields = True  # its final statistics: the report gets Stats, not Stats | None
+
     async def run(self, ctx: MonitorContext[Stats]) -> AsyncIterator[Stats]:
         ctx.state.contexts.append(type(ctx).__name__)
         frames = readings = 0

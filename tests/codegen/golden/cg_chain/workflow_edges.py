@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
+    from cg_chain.models import Deps, State
     from cg_chain.tasks import Analyze, Load, Simulate
+    from cg_chain.workflow import wf
     from cg_chain.workflow_contexts import AnalyzeContext, LoadContext, SimulateContext
 
     _T = TypeVar("_T")
@@ -28,6 +32,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__chain() -> None:
+        """Workflow ``chain``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[State, Deps, object] = wf
 
     async def edge__input__load(task: Load, ctx: LoadContext) -> None:
         """Workflow -> ``load``: the workflow's state, deps and input fit the task."""

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
     from cg_diamond.tasks import Join, Left, Prepare, Right
+    from cg_diamond.workflow import wf
     from cg_diamond.workflow_contexts import (
         JoinContext,
         LeftContext,
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__diamond() -> None:
+        """Workflow ``diamond``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, object] = wf
 
     async def edge__input__prepare(task: Prepare, ctx: PrepareContext) -> None:
         """Workflow -> ``prepare``: the workflow's state, deps and input fit the task."""

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
+    from cg_fan_in3.models import State
     from cg_fan_in3.tasks import Energy, Frames, Metadata, Summarize
+    from cg_fan_in3.workflow import wf
     from cg_fan_in3.workflow_contexts import (
         EnergyContext,
         FramesContext,
@@ -33,6 +37,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__fan_in() -> None:
+        """Workflow ``fan-in``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[State, object, object] = wf
 
     async def edge__input__energy(task: Energy, ctx: EnergyContext) -> None:
         """Workflow -> ``energy``: the workflow's state, deps and input fit the task."""

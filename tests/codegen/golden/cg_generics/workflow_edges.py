@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
     from cg_generics.tasks import Boxed, Consume, Models, Scorer, Scores, Seq, Shape
+    from cg_generics.workflow import wf
     from cg_generics.workflow_contexts import (
         BoxedContext,
         ConsumeContext,
@@ -36,6 +39,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__generics() -> None:
+        """Workflow ``generics``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, object] = wf
 
     async def edge__input__models(task: Models, ctx: ModelsContext) -> None:
         """Workflow -> ``models``: the workflow's state, deps and input fit the task."""

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
     from cg_keywords.tasks import Collect, Double, Scale, Step, Triple
+    from cg_keywords.workflow import wf
     from cg_keywords.workflow_contexts import (
         AB2Context,
         AB22Context,
@@ -35,6 +38,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__keywords() -> None:
+        """Workflow ``keywords``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, object] = wf
 
     async def edge__input__lambda(task: Step, ctx: LambdaContext) -> None:
         """Workflow -> ``lambda``: the workflow's state, deps and input fit the task."""

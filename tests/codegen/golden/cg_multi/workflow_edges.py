@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
-    from cg_multi.workflow import MinimizeRelax, MinimizeScan, Start
+    from molexp import Workflow
+
+    from cg_multi.workflow import MinimizeRelax, MinimizeScan, Start, relax, scan
     from cg_multi.workflow_contexts import (
         RelaxMinimizeContext,
         RelaxStartContext,
@@ -33,6 +35,14 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__relax() -> None:
+        """Workflow ``relax``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, float] = relax
+
+    def workflow__scan() -> None:
+        """Workflow ``scan``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, float] = scan
 
     async def edge__relax__input__start(task: Start, ctx: RelaxStartContext) -> None:
         """Workflow -> ``start``: the workflow's state, deps and input fit the task."""

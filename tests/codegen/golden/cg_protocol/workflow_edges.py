@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
+    from cg_protocol.models import Deps, State
     from cg_protocol.tasks import Center, Load, Tail, Untyped
+    from cg_protocol.workflow import wf
     from cg_protocol.workflow_contexts import (
         CenterContext,
         LoadContext,
@@ -33,6 +37,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__protocol_state() -> None:
+        """Workflow ``protocol-state``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[State, Deps, object] = wf
 
     async def edge__input__load(task: Load, ctx: LoadContext) -> None:
         """Workflow -> ``load``: the workflow's state, deps and input fit the task."""

@@ -12,11 +12,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from molexp import Workflow
+
+    from cg_root_input.models import RunConfig
     from cg_root_input.tasks import BuildThermostat, CountSteps
+    from cg_root_input.workflow import wf
     from cg_root_input.workflow_contexts import (
         BuildThermostatContext,
         CountStepsContext,
     )
+
+    def workflow__root_input() -> None:
+        """Workflow ``root-input``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, RunConfig] = wf
 
     async def edge__input__build_thermostat(
         task: BuildThermostat,

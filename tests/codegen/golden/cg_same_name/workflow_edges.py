@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
     from cg_same_name.tasks import Compare, Draw, Note, Simulate, Train
+    from cg_same_name.workflow import wf
     from cg_same_name.workflow_contexts import (
         CompareContext,
         DrawContext,
@@ -34,6 +37,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__same_name() -> None:
+        """Workflow ``same-name``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, object] = wf
 
     async def edge__input__simulate(task: Simulate, ctx: SimulateContext) -> None:
         """Workflow -> ``simulate``: the workflow's state, deps and input fit the task."""

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
+    from cg_scan.models import State
     from cg_scan.tasks import Build, Keyed, Paired, Relax, RelaxSpecial, Summary
+    from cg_scan.workflow import wf
     from cg_scan.workflow_contexts import (
         BuildContext,
         KeyedContext,
@@ -35,6 +39,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__scan() -> None:
+        """Workflow ``scan``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[State, object, object] = wf
 
     async def edge__input__build(task: Build, ctx: BuildContext) -> None:
         """Workflow -> ``build``: the workflow's state, deps and input fit the task."""

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import TypeVar
 
+    from molexp import Workflow
+
     from cg_types.tasks import (
         Atom,
         Either,
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
         State,
         Where,
     )
+    from cg_types.workflow import wf
     from cg_types.workflow_contexts import (
         AtomContext,
         CellContext,
@@ -52,6 +55,10 @@ if TYPE_CHECKING:
     def _output(_execute: Callable[..., Awaitable[_O]]) -> _O:
         """The declared output type of a task's ``execute``."""
         raise NotImplementedError
+
+    def workflow__types() -> None:
+        """Workflow ``types``: its declared types, not a union with ``make_*``'s."""
+        _: Workflow[object, object, object] = wf
 
     async def edge__input__nothing(task: Nothing, ctx: NothingContext) -> None:
         """Workflow -> ``nothing``: the workflow's state, deps and input fit the task."""
