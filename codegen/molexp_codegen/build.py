@@ -258,7 +258,9 @@ class _Builder:
                 self.declared_inputs[(wf.name, node.id)] = _declared_or_none(node, bindings)
                 runtime_out, outputs[node.id] = self.node_output(node, where)
                 runtime_outputs[node.id] = (
-                    runtime_out | None if _may_yield_nothing(node) else runtime_out
+                    typing.Optional[runtime_out]  # noqa: UP045 (any type object, not only a class)
+                    if _may_yield_nothing(node)
+                    else runtime_out
                 )
                 self.produced[(wf.name, node.id)] = runtime_outputs[node.id]
                 if node.is_actor:

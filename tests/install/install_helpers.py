@@ -20,12 +20,15 @@ import attrs
 
 REPO = Path(__file__).resolve().parents[2]
 
-# The user's workflow: Analyze is a reusable task that needs a Trajectory, but the graph
-# wires it after build (a Structure). That edge, and only it, is broken.
+# The user's workflow: Analyze is a reusable task that needs something with frames (a
+# Protocol), but the graph wires it after build (a Structure). That edge, and only it, is
+# broken; a Protocol is for the checkers to decide (wf.add refuses only plain classes).
 PROJECT = {
     "labflow/__init__.py": '"""A user\'s workflow package."""\n',
     "labflow/models.py": """\
         from __future__ import annotations
+
+        from typing import Protocol
 
         import attrs
 
@@ -43,13 +46,18 @@ PROJECT = {
         @attrs.frozen
         class Trajectory:
             frames: int
+
+
+        class HasFrames(Protocol):
+            @property
+            def frames(self) -> int: ...
         """,
     "labflow/tasks.py": """\
         from __future__ import annotations
 
         from typing_extensions import override
 
-        from labflow.models import State, Structure, Trajectory
+        from labflow.models import HasFrames, State, Structure, Trajectory
         from labflow.workflow_contexts import SimulateContext
         from molexp import Task, TaskContext
 
@@ -67,9 +75,9 @@ PROJECT = {
                 return Trajectory(frames=10 * len(ctx.inputs.symbols))
 
 
-        class Analyze(Task[TaskContext[State, None, Trajectory], float]):
+        class Analyze(Task[TaskContext[State, None, HasFrames], float]):
             @override
-            async def execute(self, ctx: TaskContext[State, None, Trajectory]) -> float:
+            async def execute(self, ctx: TaskContext[State, None, HasFrames]) -> float:
                 return float(ctx.inputs.frames)
         """,
     "labflow/workflow.py": """\
@@ -82,7 +90,7 @@ PROJECT = {
         wf = Workflow("labflow", state=State, input=int)
         build = wf.add(Build())
         simulate = wf.add(Simulate(), after=build)
-        analyze = wf.add(Analyze(), after=build)  # broken: Analyze needs a Trajectory
+        analyze = wf.add(Analyze(), after=build)  # broken: Analyze needs frames
         """,
 }
 BROKEN_EDGE = "edge__build__analyze"
