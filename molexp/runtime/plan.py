@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from molexp.context import TaskContext
+from molexp.runtime.compose import is_composed
 from molexp.workflow.actor import Actor
 from molexp.workflow.graph import Workflow
 from molexp.workflow.introspect import context_class
@@ -40,6 +41,8 @@ class Plan:
     has_actors: bool
     executor_labels: tuple[str | None, ...]
     """Per node: the executor label given to ``wf.add`` (None: the default executor)."""
+    composed: tuple[bool, ...] = ()
+    """Per node: a map or a sub-workflow, run by ``molexp.runtime.compose``."""
 
 
 def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
@@ -75,6 +78,7 @@ def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
         channel_downstream=tuple(tuple(d) for d in channel_downstream),
         has_actors=any(n.is_actor for n in nodes),
         executor_labels=tuple(n.executor for n in nodes),
+        composed=tuple(is_composed(n) for n in nodes),
     )
     workflow._plan_cache = plan  # type: ignore[attr-defined]
     return plan

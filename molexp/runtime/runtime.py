@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from molexp.channel import Channel, ChannelClosed
 from molexp.context import ActorContext, TaskContext
 from molexp.profile import ProfileConfig
+from molexp.runtime.compose import run_composed
 from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
 from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
@@ -341,6 +342,10 @@ class _Execution:
         self.observer = observer
         self.run_context = run_context
         self.limit = limit if limit is not None else len(plan.ids) + 1
+        self.bounded = limit is not None  # else a map runs all its elements at once
+        self.channel_capacity = channel_capacity
+        self.prefix = ""
+        """Prepended to every task id (``relax.`` for the inner tasks of a sub-workflow)."""
         self.results: dict[str, Any] = {}
         self.outputs: list[Any] = [None] * len(plan.ids)
         self.completed: list[bool] = [False] * len(plan.ids)
@@ -448,15 +453,18 @@ class _Execution:
             outputs = self.outputs
             values = [outputs[up] for _, up in plan.upstream[index]]
             inputs = values if shape == 3 else tuple(values)
-        task_id = plan.ids[index]
+        task_id = self.prefix + plan.ids[index]
         task = plan.tasks[index]
         observer = self.observer
-        if observer is not None:
+        composed = plan.composed[index]
+        if observer is not None and not composed:
             observer.task_started(task_id)
         started = perf_counter()
         executor = None if self.executors is None else self.executors[index]
         try:
-            if executor is not None:
+            if composed:  # a map or a sub-workflow: its elements/inner tasks report themselves
+                output = await run_composed(self, index, task_id, inputs)
+            elif executor is not None:
                 output = await executor.run(
                     TaskCall(
                         task_id=task_id,
@@ -498,7 +506,7 @@ class _Execution:
             self._fail(index, exc)
             return False
         elapsed = self.durations[index] = perf_counter() - started
-        if observer is not None:
+        if observer is not None and not composed:
             observer.task_finished(task_id, elapsed)
         self.outputs[index] = output
         self.completed[index] = True
@@ -506,7 +514,7 @@ class _Execution:
 
     async def _run_actor(self, index: int, actor: Actor[Any, Any], inputs: Any) -> Any:
         """Drive ``actor.run`` to its end; the output is its last yield (None if none)."""
-        task_id = self.plan.ids[index]
+        task_id = self.prefix + self.plan.ids[index]
         inbox = self.inboxes.get(index)
         outboxes = tuple(self.inboxes[j] for j in self.plan.channel_downstream[index])
         context_class = cast(
@@ -569,14 +577,14 @@ class _Execution:
         self._record_failure(index, exc)
         if self.observer is not None and first:
             try:
-                self.observer.task_failed(self.plan.ids[index], exc)
+                self.observer.task_failed(self.prefix + self.plan.ids[index], exc)
             except Exception:  # the failure is already recorded; the observer's own error
                 logger.exception("ExecutionObserver.task_failed raised")  # must not hide it
 
     def _record_failure(self, index: int, exc: BaseException) -> None:
         if self.failure is None:
             self.failure = TaskFailure(
-                task_id=self.plan.ids[index],
+                task_id=self.prefix + self.plan.ids[index],
                 exception=exc,
                 traceback="".join(traceback.format_exception(exc)),
             )
@@ -606,7 +614,7 @@ class _Execution:
         not_started = tuple(
             ids[i]
             for i in range(len(ids))
-            if not completed[i] and i not in cancelled and ids[i] != failed
+            if not completed[i] and i not in cancelled and self.prefix + ids[i] != failed
         )
         return WorkflowResult(
             workflow=self.workflow.name,

@@ -1,6 +1,7 @@
 """The workflow layer: tasks, the graph and its introspection."""
 
 from molexp.workflow.actor import Actor
+from molexp.workflow.compose import SubWorkflow
 from molexp.workflow.errors import (
     ActorYieldError,
     TypeResolutionError,
@@ -13,6 +14,7 @@ __all__ = [
     "Actor",
     "ActorYieldError",
     "Node",
+    "SubWorkflow",
     "Task",
     "TypeResolutionError",
     "Workflow",

@@ -32,6 +32,7 @@ from typing_extensions import TypeVar
 
 from molexp.profile import ProfileConfig
 from molexp.workflow.actor import Actor
+from molexp.workflow.compose import MapSpec, SubWorkflow
 from molexp.workflow.errors import WorkflowDefinitionError
 from molexp.workflow.task import Task, default_task_name
 
@@ -41,6 +42,7 @@ OutputT = TypeVar("OutputT", covariant=True, default=Any)
 StateT = TypeVar("StateT", default=Any)
 DepsT = TypeVar("DepsT", default=Any)
 InputT = TypeVar("InputT", default=Any)
+U = TypeVar("U")
 
 InputShape = Literal["root", "single", "fan_in"]
 FanInForm = Literal["mapping", "list", "tuple"]
@@ -55,6 +57,7 @@ class Node(Generic[OutputT]):
         "_id",
         "_index",
         "_is_actor",
+        "_map",
         "_shape",
         "_task",
         "_upstream",
@@ -71,8 +74,10 @@ class Node(Generic[OutputT]):
         index: int,
         executor: str | None = None,
         form: FanInForm = "mapping",
+        map: MapSpec | None = None,
     ) -> None:
         self._workflow = workflow
+        self._map = map
         self._form: FanInForm = form
         self._id = node_id
         self._task = task
@@ -132,6 +137,11 @@ class Node(Generic[OutputT]):
     def index(self) -> int:
         """Position in the workflow's topological order."""
         return self._index
+
+    @property
+    def map(self) -> MapSpec | None:
+        """For a node placed by ``wf.map``: how it maps its task (else None)."""
+        return self._map
 
     @property
     def executor(self) -> str | None:
@@ -211,6 +221,8 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         _check_task(task, node_id, self.name)
         if executor is not None:
             self._check_executor_label(task, node_id, executor)
+        if isinstance(task, SubWorkflow):
+            self._check_sub_workflow(task, node_id)
         upstream, shape = self._resolve_after(after, node_id)
         form: FanInForm = "mapping"
         if shape == "fan_in":
@@ -232,6 +244,126 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         self._nodes.append(node)
         self._by_id[node_id] = node
         return node
+
+    def map(
+        self,
+        task: Task[Any, U],
+        *,
+        over: Node[Sequence[Any]],
+        name: str | None = None,
+        max_concurrency: int | None = None,
+        executor: str | None = None,
+    ) -> Node[list[U]]:
+        """Run ``task`` once per element of ``over``'s output (a ``Sequence[T]`` known at run
+        time); the node's output is the list of their outputs, in input order.
+
+        Each element's context has one ``T`` as its ``inputs`` and is attributed as
+        ``<name>[i]``. ``task`` may be a ``SubWorkflow`` (its inner tasks are then
+        ``<name>[i].<inner id>``). ``max_concurrency`` bounds the elements running at once;
+        ``executor`` labels where the elements run, as for ``wf.add``.
+        """
+        if isinstance(task, type) and issubclass(task, (Task, Actor)):
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r}: wf.map() got the class {task.__name__}; "
+                f"pass an instance: wf.map({task.__name__}(), over=...)"
+            )
+        node_id = self._check_name(task, name)
+        where = f"workflow {self.name!r}, map {node_id!r}"
+        if isinstance(task, Actor):
+            raise WorkflowDefinitionError(
+                f"{where}: actors stream and cannot be mapped; map a Task or a SubWorkflow"
+            )
+        _check_task(task, node_id, self.name)
+        if max_concurrency is not None and (
+            not isinstance(max_concurrency, int)
+            or isinstance(max_concurrency, bool)
+            or max_concurrency < 1
+        ):
+            raise WorkflowDefinitionError(
+                f"{where}: max_concurrency must be a positive integer or None, "
+                f"got {max_concurrency!r}"
+            )
+        if executor is not None:
+            self._check_executor_label(task, node_id, executor)
+        if isinstance(task, SubWorkflow):
+            self._check_sub_workflow(task, node_id)
+        if not isinstance(over, Node):
+            raise WorkflowDefinitionError(
+                f"{where}: over={over!r} is not a Node; pass the Node returned by wf.add(...)"
+            )
+        self._check_member(over, where)
+        self._check_map_element(task, node_id, over)
+        node: Node[list[U]] = Node(
+            self,
+            node_id,
+            task,  # type: ignore[arg-type]  # the node's output is the list of U
+            {over.id: over},
+            "single",
+            len(self._nodes),
+            executor,
+            map=MapSpec(max_concurrency=max_concurrency),
+        )
+        self._nodes.append(node)
+        self._by_id[node_id] = node
+        return node
+
+    def _check_map_element(self, task: object, node_id: str, over: Node[Any]) -> None:
+        """``over`` must give a sequence, and its element type must fit the task's input
+        where both are plain classes (the rest is the checkers', on the map edge)."""
+        from molexp.workflow.errors import TypeResolutionError
+        from molexp.workflow.introspect import (
+            NOT_DECLARED,
+            declared_input_type,
+            fits_nominally,
+            node_output_type,
+            sequence_element,
+            type_label,
+        )
+
+        edge = f"workflow {self.name!r}, map edge {over.id} -> {node_id}"
+        try:
+            produced = node_output_type(over)
+        except TypeResolutionError:
+            return
+        element = sequence_element(produced)
+        if element is NOT_DECLARED:
+            raise WorkflowDefinitionError(
+                f"{edge}: {type(over.task).__name__} returns {type_label(produced)}, which "
+                "is not a sequence to map over (declare it to return list[T] or Sequence[T])"
+            )
+        declared = declared_input_type(task)  # type: ignore[arg-type]
+        if element is None or declared is NOT_DECLARED:
+            return
+        if fits_nominally(element, declared) is False:
+            raise WorkflowDefinitionError(
+                f"{edge}: the elements of {over.id!r} are {type_label(element)}, which does not "
+                f"fit the input {type_label(declared)} that {type(task).__name__} declares"
+            )
+
+    def _check_sub_workflow(self, task: SubWorkflow[Any, Any], node_id: str) -> None:
+        """The inner workflow runs on the outer state and deps: their types must fit."""
+        from molexp.workflow.introspect import fits_nominally, type_label
+
+        inner = task.inner
+        if inner is self:
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r}, task {node_id!r}: a workflow cannot contain itself"
+            )
+        for what, outer_type, inner_type in (
+            ("state", self.state_type, inner.state_type),
+            ("deps", self.deps_type, inner.deps_type),
+        ):
+            if inner_type is None or inner_type is type(None):
+                continue
+            if outer_type is None:
+                continue  # untyped outer workflow: the checkers have nothing to compare
+            if fits_nominally(outer_type, inner_type) is False:
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r}, sub-workflow {node_id!r}: the outer {what} "
+                    f"{type_label(outer_type)} of workflow {self.name!r} does not fit the "
+                    f"{what} {type_label(inner_type)} that workflow {inner.name!r} declares; "
+                    f"the inner tasks run on the outer {what}"
+                )
 
     def _check_edge_types(
         self, task: object, node_id: str, upstream: Mapping[str, Node[Any]], shape: str

@@ -39,6 +39,8 @@ __all__ = [
     "free_type_vars",
     "is_placeholder_context",
     "message_label",
+    "node_output_type",
+    "sequence_element",
     "substitute",
     "task_type_arguments",
     "type_bindings",
@@ -248,6 +250,40 @@ def declared_output_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | Non
     return args[1] if args is not None else Any
 
 
+def node_output_type(node: Any, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
+    """What a node gives the tasks after it: its task's declared output, or for a map node
+    (``wf.map``) the list of its element task's outputs."""
+    produced = declared_output_type(node.task, bindings)
+    if getattr(node, "map", None) is not None:
+        return list[produced]  # type: ignore[valid-type]
+    return produced
+
+
+_NOT_A_SEQUENCE = (str, bytes, bytearray, memoryview)
+
+
+def sequence_element(tp: Any) -> Any:
+    """The element type ``T`` of a declared ``Sequence[T]``/``list[T]``/``tuple[T, ...]``
+    (``Any`` for a bare one); ``NOT_DECLARED`` when ``tp`` is not a sequence type that a
+    map could iterate, None when it cannot be decided (Any, a type variable, a string)."""
+    if tp is Any or isinstance(tp, (str, typing.ForwardRef, typing.TypeVar)):
+        return None
+    origin = get_origin(tp) or tp
+    if origin is typing.Annotated:
+        return sequence_element(get_args(tp)[0])
+    args = get_args(tp)
+    if origin is tuple:
+        return args[0] if len(args) == 2 and args[1] is Ellipsis else NOT_DECLARED
+    if isinstance(origin, type):
+        if issubclass(origin, _NOT_A_SEQUENCE):
+            return NOT_DECLARED
+        if issubclass(origin, collections.abc.Sequence):
+            return args[0] if args else Any
+        if _plain_class(origin):
+            return NOT_DECLARED
+    return None
+
+
 def declared_context_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
     """The context a task is written against: its ``Task[ContextT, ...]`` argument, else
     the annotation of ``execute``'s context parameter, else ``TaskContext[Any, Any, Any]``.
@@ -391,7 +427,7 @@ def type_label(node_or_type: Any) -> str:
     """A short human label of a node's output type (or of a type): ``list[Frame]``."""
     from molexp.workflow.graph import Node
 
-    tp = declared_output_type(node_or_type.task) if isinstance(node_or_type, Node) else node_or_type
+    tp = node_output_type(node_or_type) if isinstance(node_or_type, Node) else node_or_type
     if tp is None or tp is type(None):
         return "None"
     if isinstance(tp, type) and not get_args(tp):
@@ -480,7 +516,7 @@ def edge_misfits(
         if key not in slots:
             continue
         try:
-            produced = declared_output_type(node.task)
+            produced = node_output_type(node)
         except TypeResolutionError:
             continue
         if fits_nominally(produced, slots[key]) is False:

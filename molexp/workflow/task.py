@@ -44,5 +44,9 @@ _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def default_task_name(task: object) -> str:
-    """The snake_case form of the task's class name: ``TrainModel`` -> ``train_model``."""
+    """The snake_case form of the task's class name: ``TrainModel`` -> ``train_model``
+    (a ``SubWorkflow``: its inner workflow's name)."""
+    given = getattr(task, "_molexp_default_name", None)
+    if isinstance(given, str):
+        return given
     return _CAMEL_BOUNDARY.sub("_", type(task).__name__).lower()

@@ -198,10 +198,18 @@ def asset_filters(
         raise ValueError(f"unknown scope {scope!r}; expected run, experiment, project or workspace")
     clauses: list[str] = []
     args: list[Any] = []
+    if producer_task is not None:
+        # A task's own records, and those of its map elements (``relax[3]``) and inner
+        # tasks (``relax.minimize``): two index-friendly key ranges ('[' < '\\', '.' < '/').
+        clauses.append(
+            "(producer_task=? OR (producer_task>=? AND producer_task<?)"
+            " OR (producer_task>=? AND producer_task<?))"
+        )
+        args += [producer_task, producer_task + "[", producer_task + "\\"]
+        args += [producer_task + ".", producer_task + "/"]
     for column, value in (
         ("kind", kind),
         ("name", name),
-        ("producer_task", producer_task),
         ("run_id", run_id),
         ("experiment", experiment),
         ("project", project),

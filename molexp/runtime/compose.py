@@ -1,0 +1,223 @@
+"""Running composed nodes: a map's elements and a sub-workflow's inner tasks.
+
+The scheduler (``molexp.runtime.runtime``) hands a node here when it is a map node
+(``wf.map``) or a ``SubWorkflow``; everything else about the node (its inputs, its output,
+failure and cancellation of the node) stays the scheduler's.
+
+- A map runs its task once per element, at most ``max_concurrency`` at a time (the map's,
+  else the execution's), each through the node's executor, attributed as ``node[i]``
+  (context ``task_id``, assets, logs, progress events). The output is the list of the
+  elements' outputs in input order. The first element that fails cancels the running
+  ones and fails the node with a ``MapElementError`` naming the element.
+- A sub-workflow runs its inner workflow as a nested execution on the outer state, deps,
+  config, run and observer, its ids qualified ``node.inner`` (``node[i].inner`` inside a
+  map). A failing inner task fails the node with a ``SubWorkflowError`` naming it.
+
+Cancelling the node cancels the elements and inner tasks, which unwind before it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, cast
+
+from molexp.runtime.executor import Executor, TaskCall
+from molexp.workflow.compose import SubWorkflow, element_id, inner_id
+from molexp.workflow.fingerprint import check_fresh
+from molexp.workflow.task import Task
+
+if TYPE_CHECKING:
+    from molexp.runtime.runtime import _Execution
+
+__all__ = ["MapElementError", "SubWorkflowError", "is_composed", "run_composed"]
+
+
+class MapElementError(RuntimeError):
+    """An element of a map failed; ``index`` and ``task_id`` (``relax[3]``) name it and
+    ``__cause__`` is what it raised."""
+
+    def __init__(self, message: str, *, index: int, task_id: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.task_id = task_id
+
+
+class SubWorkflowError(RuntimeError):
+    """A task of a sub-workflow failed; ``task_id`` is its qualified id
+    (``relax.minimize``) and ``__cause__`` is what it raised."""
+
+    def __init__(self, message: str, *, task_id: str) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+
+def is_composed(node: Any) -> bool:
+    """Whether the scheduler must hand ``node`` to ``run_composed``."""
+    return node.map is not None or isinstance(node.task, SubWorkflow)
+
+
+async def run_composed(execution: _Execution, index: int, task_id: str, inputs: Any) -> Any:
+    """Run node ``index`` (a map or a sub-workflow, attributed as ``task_id``)."""
+    node = execution.workflow.nodes[index]
+    executor = None if execution.executors is None else execution.executors[index]
+    if node.map is None:
+        return await _run_sub_workflow(execution, node.task, task_id, inputs, executor)
+    return await _run_map(execution, index, task_id, inputs, executor)
+
+
+def _innermost(task_id: str, exc: BaseException) -> tuple[str, BaseException]:
+    """The task that really failed under nested maps and sub-workflows, and its error."""
+    while isinstance(exc, (MapElementError, SubWorkflowError)) and exc.__cause__ is not None:
+        task_id, exc = exc.task_id, exc.__cause__
+    return task_id, exc
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def _run_map(
+    execution: _Execution, index: int, task_id: str, items: Any, executor: Executor | None
+) -> list[Any]:
+    node = execution.workflow.nodes[index]
+    task = node.task
+    (over,) = node.input_upstream.values()
+    if not isinstance(items, Sequence) or isinstance(items, (str, bytes, bytearray)):
+        raise TypeError(
+            f"workflow {execution.workflow.name!r}, map {task_id!r}: {over.id!r} returned "
+            f"{type(items).__name__}, not a sequence to map over (return a list or tuple)"
+        )
+    count = len(items)
+    outputs: list[Any] = [None] * count
+    if count == 0:
+        return outputs
+    assert node.map is not None
+    limit = node.map.max_concurrency or (execution.limit if execution.bounded else count)
+    context_class = execution.plan.context_classes[index]
+    observer = execution.observer
+    sub = task if isinstance(task, SubWorkflow) else None
+    body = cast(Task[Any, Any], task)
+
+    async def element(i: int) -> None:
+        element_task = element_id(task_id, i)
+        try:
+            if sub is not None:
+                outputs[i] = await _run_sub_workflow(
+                    execution, sub, element_task, items[i], executor
+                )
+                return
+            if observer is not None:
+                observer.task_started(element_task)
+            started = perf_counter()
+            if executor is None:
+                ctx = context_class(
+                    state=execution.state,
+                    deps=execution.deps,
+                    inputs=items[i],
+                    config=execution.config,
+                    run_context=execution.run_context,
+                    task_id=element_task,
+                    workflow=execution.workflow.name,
+                    results=execution.results,
+                )
+                outputs[i] = await body.execute(ctx)
+            else:
+                outputs[i] = await executor.run(
+                    TaskCall(
+                        task_id=element_task,
+                        workflow=execution.workflow.name,
+                        task=body,
+                        context_class=context_class,
+                        state=execution.state,
+                        deps=execution.deps,
+                        inputs=items[i],
+                        config=execution.config,
+                        run_context=execution.run_context,
+                        results=execution.results,
+                    )
+                )
+            if observer is not None:
+                observer.task_finished(element_task, perf_counter() - started)
+        except asyncio.CancelledError:
+            if observer is not None and sub is None:
+                observer.task_cancelled(element_task)
+            raise
+        except Exception as exc:
+            failed, cause = _innermost(element_task, exc)
+            raise MapElementError(
+                f"workflow {execution.workflow.name!r}, map {task_id!r}: element {i} failed "
+                f"(task {failed!r}): {_describe(cause)}",
+                index=i,
+                task_id=element_task,
+            ) from exc
+
+    if limit >= count:
+        lanes = [asyncio.ensure_future(element(i)) for i in range(count)]
+    else:
+        position = 0
+
+        async def lane() -> None:
+            nonlocal position
+            while position < count:
+                i = position
+                position += 1
+                await element(i)
+
+        lanes = [asyncio.ensure_future(lane()) for _ in range(limit)]
+    try:
+        await asyncio.gather(*lanes)
+    except BaseException:
+        # The first failure (or a cancellation of the node) stops every element still
+        # running; they unwind before the node reports how it ended.
+        for lane_task in lanes:
+            lane_task.cancel()
+        await asyncio.gather(*lanes, return_exceptions=True)
+        raise
+    return outputs
+
+
+async def _run_sub_workflow(
+    execution: _Execution,
+    sub: Any,
+    task_id: str,
+    inputs: Any,
+    executor: Executor | None,
+) -> Any:
+    from molexp.runtime.plan import plan_for
+    from molexp.runtime.runtime import _Execution
+
+    assert isinstance(sub, SubWorkflow)
+    inner = sub.inner
+    check_fresh(inner)
+    plan = plan_for(inner)
+    table: list[Executor | None] | None = None
+    if executor is not None:
+        table = [None if actor else executor for actor in plan.is_actor]
+    nested = _Execution(
+        inner,
+        plan,
+        state=execution.state,
+        deps=execution.deps,
+        inputs=inputs,
+        config=execution.config,
+        observer=execution.observer,
+        run_context=execution.run_context,
+        limit=execution.limit if execution.bounded else None,
+        channel_capacity=execution.channel_capacity,
+        executors=table,
+    )
+    nested.prefix = inner_id(task_id, "")
+    nested.results = execution.results
+    result = await nested.run()
+    failure = result.failure
+    if failure is not None:
+        failed, cause = _innermost(failure.task_id, failure.exception)
+        raise SubWorkflowError(
+            f"workflow {execution.workflow.name!r}, sub-workflow {task_id!r} (workflow "
+            f"{inner.name!r}): task {failed!r} failed: {_describe(cause)}",
+            task_id=failed,
+        ) from failure.exception
+    return result.outputs[sub.output.id]
