@@ -25,6 +25,7 @@ import typing_extensions
 
 from molexp._version import __version__
 from molexp.workflow.actor import Actor
+from molexp.workflow.compose import SubWorkflow
 from molexp.workflow.errors import TypeResolutionError
 from molexp.workflow.fingerprint import wiring_fingerprint
 from molexp.workflow.graph import Node, Workflow
@@ -35,6 +36,7 @@ from molexp.workflow.introspect import (
     declared_message_types,
     declared_output_type,
     fan_in_form,
+    sequence_element,
     type_bindings,
     type_checking_names,
     type_label,
@@ -88,6 +90,7 @@ _SEND_T = Sym("molexp.context", "SendT")
 _PREBOUND = {_TASK_CONTEXT: "TaskContext", _ACTOR_CONTEXT: "ActorContext", _SEND_T: "SendT"}
 _HELPER_NAMES = (
     "_expect",
+    "_each",
     "_output",
     "_yields",
     "_last",
@@ -111,11 +114,13 @@ _HELPER_SYMBOLS = {
     "AsyncIterator": Sym("collections.abc", "AsyncIterator"),
     "Awaitable": Sym("collections.abc", "Awaitable"),
     "Callable": Sym("collections.abc", "Callable"),
+    "Sequence": Sym("collections.abc", "Sequence"),
     "Never": NEVER,
     "TypeVar": Sym("typing", "TypeVar"),
 }
 _HELPER_NEEDS = {
     "expect": ("Callable", "TypeVar"),
+    "elements": ("Callable", "Sequence", "TypeVar"),
     "output": ("Awaitable", "Callable", "TypeVar"),
     "yields": ("AsyncIterator", "Callable", "TypeVar"),
     "last": ("AsyncIterator", "Callable", "TypeVar"),
@@ -213,6 +218,9 @@ class _Builder:
         self.bindings: dict[str, dict[Any, Any]] = {}
         self.produced: dict[tuple[str, str], Any] = {}
         """What each node gives a task after it (an actor's: ``Y | None``), by workflow."""
+        self.sub_workflows: dict[tuple[str, str], tuple[Sym, Sym, Sym]] = {}
+        """Per sub-workflow node: (SubWorkflow, inner workflow, output node) symbols, so
+        the checks build it as the user did and see the inner module's current types."""
         self.declared_inputs: dict[tuple[str, str], Any] = {}
         """The current workflow's solved type variables of bare generic tasks, by node."""
 
@@ -266,6 +274,10 @@ class _Builder:
                 if node.is_actor:
                     sends[node.id] = self.node_sends(node, where)
                 task_syms[node.id] = _task_type(node, bindings, where)
+                built = _sub_workflow_symbols(node)
+                if built is not None:
+                    self.sub_workflows[(wf.name, node.id)] = built
+                    check_syms += list(built)
             # What a task after a node receives: an actor's last yield, or None when it
             # yielded nothing (unless it declares ``always_yields``).
             received = {
@@ -289,7 +301,7 @@ class _Builder:
                 else:
                     base = prefix + pascal(node.id)
                     if group in shared:
-                        own = prefix + pascal(type(node.task).__name__)
+                        own = prefix + pascal(_class_name(node))
                         ctx_name = self.names.allocate(own, "Context")
                         if not self.names.taken(base + "Context"):
                             # the first node's own name stays (adding a node renames nothing)
@@ -340,17 +352,24 @@ class _Builder:
                 for up in node.input_upstream.values():
                     reads = "yields" if up.is_actor else "output"
                     needs.update(("expect", "last" if _may_yield_nothing(up) else reads))
+                if node.map is not None:
+                    needs.add("elements")
                 for channel in channels:
                     used_syms += symbols(channel.type)
                 if node.is_actor:
                     needs.add("fits")
                 if channels:
                     needs.add("inbox")
-                check_syms += symbols(task_syms[node.id])
+                if (wf.name, node.id) not in self.sub_workflows:  # else built, not named
+                    check_syms += symbols(task_syms[node.id])
                 entry: list[Any] = [
                     node.id,
                     _task_hash_key(task_syms[node.id]),
-                    node.input_shape if carried is None else f"{node.input_shape}:{carried[0]}",
+                    (
+                        ("map" if node.map is not None else node.input_shape)
+                        if carried is None
+                        else f"{node.input_shape}:{carried[0]}"
+                    ),
                     [[k, u.id] for k, u in node.input_upstream.items()],
                     canonical(outputs[node.id]),
                 ]
@@ -462,6 +481,8 @@ class _Builder:
         node_input: TypeNode
         if node.input_shape == "root":
             node_input = wf_input
+        elif node.map is not None:
+            node_input = self.map_element(node, where)
         elif node.input_shape == "single":
             node_input = fields[0].type
         elif carried is not None:
@@ -470,6 +491,28 @@ class _Builder:
             node_input = Name("")
         msg_in = _union([c.type for c in channels]) if node.is_actor else None
         return carried, fields, channels, node_input, msg_in
+
+    def map_element(self, node: Node[Any], where: str) -> TypeNode:
+        """What one element of a map node receives: the element type of its upstream's
+        sequence (``object``, warned, when the upstream declares no element type)."""
+        ((_, up),) = node.input_upstream.items()
+        produced = self.produced.get((node.workflow.name, up.id), Any)
+        element = sequence_element(produced)
+        if element is NOT_DECLARED:
+            raise CodegenError(
+                f"{where}: map edge {up.id} -> {node.id}: {type(up.task).__name__} returns "
+                f"{type_label(produced)}, which is not a sequence to map over (declare it to "
+                "return list[T] or Sequence[T])"
+            )
+        if element is None or element is Any:
+            warning = (
+                f"{where}: map edge {up.id} -> {node.id}: the element type of what "
+                f"{up.id!r} returns is not declared; the elements' context receives 'object'"
+            )
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+            return Builtin("object")
+        return convert(element, f"{where}, map element type")
 
     def node_sends(self, node: Node[Any], where: str) -> TypeNode | None:
         """What an actor declares it sends (``MonitorContext[Stats]``'s ``Stats``, the last
@@ -509,7 +552,9 @@ class _Builder:
                 f"{where}: {body}() declares no return type; downstream contexts "
                 f"receive 'object' (annotate {body}'s return type)"
             )
-            return object, Builtin("object")
+            tp = object
+        if node.map is not None:
+            tp = list[tp]  # type: ignore[valid-type]  # a map gives the list of its outputs
         return tp, convert(tp, where)
 
     def allocate_imports(self, used: Sequence[Sym]) -> dict[Sym, str]:
@@ -566,7 +611,7 @@ class _Builder:
         return ContextSpec(
             name=item.context,
             node_id=node.id,
-            task_class=type(node.task).__name__,
+            task_class=_class_label(node),
             workflow=item.workflow,
             shape=node.input_shape,
             state=resolve(item.state, local),
@@ -582,6 +627,7 @@ class _Builder:
             ),
             shared=item.shared,
             extra_names=item.extra_names,
+            mapped=node.map is not None,
         )
 
     def edge_words(self, item: _Pending, edge: EdgeSpec) -> str:
@@ -608,6 +654,8 @@ class _Builder:
         source = f"{up.id!r} ({type(up.task).__name__}) gives {gives}{how}"
         if edge.kind == "single":
             takes = "its generated context" if declared is None else type_label(declared)
+            if edge.map:
+                return f"map over {source} -> each element to {task}, which takes {takes}"
             return f"{source} -> {task}, which takes {takes}"
         slot = f"[{edge.index}]" if edge.index is not None else f"[{edge.key!r}]"
         takes = _slot_label(declared, edge)
@@ -621,12 +669,20 @@ class _Builder:
         def task_name(node_id: str) -> str:
             return spell(resolve(tasks[node_id], local))
 
+        def construct(node_id: str) -> tuple[str, str, str] | None:
+            built = self.sub_workflows.get((item.workflow, node_id))
+            if built is None:
+                return None
+            callee, inner, output = (spell(resolve(s, local)) for s in built)
+            return callee, inner, output
+
         common: dict[str, Any] = {
             "node_id": node.id,
             "task": task_name(node.id),
             "context": item.context,
             "actor": node.is_actor,
             "returns_none": item.returns_none,
+            "task_expr": construct(node.id),
         }
         edges: list[EdgeSpec] = []
         if node.input_shape == "root":
@@ -634,7 +690,8 @@ class _Builder:
             edges.append(EdgeSpec(name=name, kind="root", **common))
         elif node.input_shape == "single":
             ((key, up),) = node.input_upstream.items()
-            name = self.names.allocate(f"edge__{prefix}{up.id}__{node.id}")
+            kind = "map" if node.map is not None else "edge"
+            name = self.names.allocate(f"{kind}__{prefix}{up.id}__{node.id}")
             edges.append(
                 EdgeSpec(
                     name=name,
@@ -644,6 +701,9 @@ class _Builder:
                     key=key,
                     upstream_actor=up.is_actor,
                     upstream_optional=_may_yield_nothing(up),
+                    map=node.map is not None,
+                    upstream_map=up.map is not None,
+                    upstream_expr=construct(up.id),
                     **common,
                 )
             )
@@ -660,6 +720,8 @@ class _Builder:
                         key=key,
                         upstream_actor=up.is_actor,
                         upstream_optional=_may_yield_nothing(up),
+                        upstream_map=up.map is not None,
+                        upstream_expr=construct(up.id),
                         index=position if positional else None,
                         guarded=key in item.optional,
                         extra=item.required is not None
@@ -690,8 +752,24 @@ class _Builder:
         return edges
 
 
+def _class_name(node: Node[Any]) -> str:
+    """What a shared context is named after: the task class, or for a sub-workflow the
+    inner workflow (``RefineContext``, not ``SubWorkflowContext``)."""
+    if isinstance(node.task, SubWorkflow):
+        return node.task.inner.name
+    return type(node.task).__name__
+
+
+def _class_label(node: Node[Any]) -> str:
+    if isinstance(node.task, SubWorkflow):
+        return f"SubWorkflow({node.task.inner.name!r})"
+    return type(node.task).__name__
+
+
 def _class_key(node: Node[Any]) -> Any:
     """Nodes of one task class (one parameterization of a generic class) form a group."""
+    if isinstance(node.task, SubWorkflow):  # one group per inner workflow and output
+        return (SubWorkflow, node.task.inner.name, node.task.output.id)
     return getattr(node.task, "__orig_class__", None) or type(node.task)
 
 
@@ -831,6 +909,8 @@ def _edge_signature(edge: EdgeSpec) -> tuple[Any, ...] | None:
             edge.upstream_task,
             edge.upstream_actor,
             edge.upstream_optional,
+            edge.upstream_map,
+            edge.upstream_expr,
         )
     return (
         edge.kind,
@@ -839,6 +919,10 @@ def _edge_signature(edge: EdgeSpec) -> tuple[Any, ...] | None:
         edge.upstream_task,
         edge.upstream_actor,
         edge.upstream_optional,
+        edge.map,
+        edge.upstream_map,
+        edge.task_expr,
+        edge.upstream_expr,
     )
 
 
@@ -972,6 +1056,22 @@ def _workflow_symbol(wf: Workflow[Any, Any, Any]) -> Sym | None:
     return None
 
 
+def _sub_workflow_symbols(node: Node[Any]) -> tuple[Sym, Sym, Sym] | None:
+    """``(SubWorkflow, inner workflow, output node)`` as importable module-level names,
+    when the inner workflow and its output node are bound in the module that made it."""
+    task = node.task
+    if not isinstance(task, SubWorkflow):
+        return None
+    inner = _workflow_symbol(task.inner)
+    if inner is None:
+        return None
+    module = sys.modules[inner.module]
+    for name, value in vars(module).items():
+        if value is task.output and name.isidentifier() and not name.startswith("_"):
+            return Sym("molexp", "SubWorkflow"), inner, Sym(module.__name__, name)
+    return None
+
+
 def _task_hash_key(task: TypeNode) -> str:
     if isinstance(task, Sym):
         return f"{task.module}:{task.qualname}"  # as before generic tasks: hashes unchanged
@@ -1025,6 +1125,8 @@ def _solve_type_vars(
     args = get_args(context)
     pattern = args[2] if len(args) >= 3 else None
     ups = [upstream_types[u.id] for u in node.input_upstream.values()]
+    if node.map is not None:
+        ups = [sequence_element(u) for u in ups]
     element: Any = None
     if node.input_shape == "single" and isinstance(pattern, typing.TypeVar):
         element = pattern
@@ -1047,6 +1149,8 @@ def _solve_type_vars(
 
 def _task_symbol(node: Node[Any], where: str) -> Sym:
     cls = type(node.task)
+    if cls is SubWorkflow:
+        return Sym("molexp", "SubWorkflow")  # its public name
     sym = convert(cls, where)
     if not isinstance(sym, Sym):
         # A generic task class expands to Sub(Sym, Any...): the class itself is what we need.

@@ -96,6 +96,8 @@ class ContextSpec:
     """The nodes of one task class that share this context (empty: one node's own)."""
     extra_names: tuple[str, ...] = ()
     """Other names of this context: a shared context keeps its first node's own name."""
+    mapped: bool = False
+    """The (first) node is a map (``wf.map``): ``inputs`` is one element."""
 
 
 @attrs.frozen
@@ -140,6 +142,16 @@ class EdgeSpec:
     class, context and upstream class), so one check proves them all."""
     words: str = ""
     """The edge in words, both types named (``molexp check`` prints it under an error)."""
+    map: bool = False
+    """``single`` into a map node (``wf.map``): each element of the upstream's sequence
+    fits the context's input (one element)."""
+    upstream_map: bool = False
+    """The upstream is a map node: it gives the list of its task's outputs."""
+    task_expr: tuple[str, str, str] | None = None
+    """A sub-workflow task, built in the check as the user built it: ``(SubWorkflow,
+    inner workflow, output node)`` local names; its types then come from the inner module."""
+    upstream_expr: tuple[str, str, str] | None = None
+    """The same for a sub-workflow upstream."""
     required: tuple[str, ...] | None = None
     """``fan_in`` into a declared TypedDict: its required keys the graph supplies; the check
     builds the TypedDict from them, so a required key the graph lacks is an error."""

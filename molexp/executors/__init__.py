@@ -1,8 +1,9 @@
-"""Executors: where task bodies run. ``LocalExecutor`` (this process, the default) and
+"""Executors: where task bodies run. ``LocalExecutor`` (this process, the default),
+``ProcessExecutor`` (worker processes of this machine; ``pip install molexp[cpu]``) and
 ``DaskExecutor`` (a Dask distributed cluster; ``pip install molexp[dask]``).
 
-Importing this package does not import Dask: ``DaskExecutor`` is loaded on first access
-(``from molexp.executors import DaskExecutor``).
+Importing this package imports neither Dask nor cloudpickle: ``DaskExecutor`` and
+``ProcessExecutor`` are loaded on first access (``from molexp.executors import ...``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
 
 if TYPE_CHECKING:
     from molexp.executors.dask import DaskExecutor
+    from molexp.executors.process import ProcessExecutor
 
 __all__ = [
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
     "NoWorkerAvailable",
+    "ProcessExecutor",
     "RemoteTaskError",
     "StateMutationError",
     "StateMutationWarning",
@@ -46,4 +49,13 @@ def __getattr__(name: str) -> Any:
                 "pip install 'molexp[dask]'"
             ) from exc
         return DaskExecutor
+    if name == "ProcessExecutor":
+        try:
+            from molexp.executors.process import ProcessExecutor
+        except ImportError as exc:
+            raise ImportError(
+                f"ProcessExecutor needs cloudpickle ({exc}); install it with "
+                "pip install 'molexp[cpu]'"
+            ) from exc
+        return ProcessExecutor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,7 @@ layer) can key on an element or an inner task without knowing about composition.
 from __future__ import annotations
 
 import re
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 import attrs
 from typing_extensions import TypeVar
@@ -27,8 +27,13 @@ from molexp.context import TaskContext
 from molexp.workflow.errors import WorkflowDefinitionError
 from molexp.workflow.task import Task
 
+if TYPE_CHECKING:
+    from molexp.workflow.graph import Node, Workflow
+
 __all__ = ["MapSpec", "SubWorkflow", "element_id", "inner_id"]
 
+StateT = TypeVar("StateT", default=Any)
+DepsT = TypeVar("DepsT", default=Any)
 InT = TypeVar("InT", default=Any)
 OutT = TypeVar("OutT", default=Any)
 
@@ -51,16 +56,18 @@ def inner_id(outer_id: str, task_id: str) -> str:
     return f"{outer_id}.{task_id}"
 
 
-class SubWorkflow(Task[TaskContext[Any, Any, InT], OutT], Generic[InT, OutT]):
+class SubWorkflow(Task[TaskContext[StateT, DepsT, InT], OutT], Generic[StateT, DepsT, InT, OutT]):
     """A workflow placed as one task inside another.
 
     Its input is ``inner``'s workflow input (what the inner root tasks receive) and its
     output is ``output``'s value. ``wf.add(SubWorkflow(relax_wf, output=relaxed),
-    after=build)`` returns ``Node[Relaxed]``. The default node id is the inner workflow's
-    name in snake_case.
+    after=build)`` returns ``Node[Relaxed]``. Its context's state and deps are ``inner``'s
+    declared ones: the inner tasks run on the outer execution's state and deps, so the
+    checkers (and ``wf.add``, between plain classes) require the outer ones to fit. The
+    default node id is the inner workflow's name in snake_case.
     """
 
-    def __init__(self, inner: Any, *, output: Any) -> None:
+    def __init__(self, inner: Workflow[StateT, DepsT, InT], *, output: Node[OutT]) -> None:
         from molexp.workflow.graph import Node, Workflow
 
         if not isinstance(inner, Workflow):
@@ -78,14 +85,15 @@ class SubWorkflow(Task[TaskContext[Any, Any, InT], OutT], Generic[InT, OutT]):
                 f"SubWorkflow({inner.name!r}): output={output.id!r} is an actor; its output "
                 "is a stream, pick the task that collects it"
             )
-        self.inner: Workflow[Any, Any, InT] = inner
+        self.inner: Workflow[StateT, DepsT, InT] = inner
         self.output: Node[OutT] = output
         self._molexp_default_name = _snake(inner.name)
         self._bind_types()
 
     def _bind_types(self) -> None:
-        """Record ``SubWorkflow[inner input, output type]`` as this instance's
-        parameterization, so the generator and the graph checks see the real types."""
+        """Record ``SubWorkflow[inner state, deps, input, output type]`` as this instance's
+        parameterization, so the generator and the graph checks see the real types
+        (``object`` for a state or deps the inner workflow does not declare)."""
         from molexp.workflow.errors import TypeResolutionError
         from molexp.workflow.introspect import node_output_type
 
@@ -93,11 +101,14 @@ class SubWorkflow(Task[TaskContext[Any, Any, InT], OutT], Generic[InT, OutT]):
             produced = node_output_type(self.output)
         except TypeResolutionError:
             return
-        given = self.inner.input_type
+        inner = self.inner
+        state = object if inner.state_type is None else inner.state_type
+        deps = object if inner.deps_type is None else inner.deps_type
+        given = inner.input_type
         generic: Any = SubWorkflow
-        self.__orig_class__ = generic[given if given is not None else None, produced]
+        self.__orig_class__ = generic[state, deps, given if given is not None else None, produced]
 
-    async def execute(self, ctx: TaskContext[Any, Any, InT]) -> OutT:
+    async def execute(self, ctx: TaskContext[StateT, DepsT, InT]) -> OutT:
         raise RuntimeError(
             f"SubWorkflow({self.inner.name!r}) runs its inner tasks through the "
             "WorkflowRuntime that executes the outer workflow; it cannot be executed alone"

@@ -51,7 +51,8 @@ def wiring_fingerprint(workflow: Workflow[Any, Any, Any]) -> str:
             [
                 node.id,
                 f"{cls.__module__}:{cls.__qualname__}",
-                node.input_shape,
+                # a map node's context takes one element: "map" changes what gen writes
+                "map" if node.map is not None else node.input_shape,
                 node.fan_in_form if node.input_shape == "fan_in" else None,
                 [[key, up.id] for key, up in node.input_upstream.items()],
                 [[key, up.id] for key, up in node.channel_upstream.items()],

@@ -340,7 +340,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
                 f"fit the input {type_label(declared)} that {type(task).__name__} declares"
             )
 
-    def _check_sub_workflow(self, task: SubWorkflow[Any, Any], node_id: str) -> None:
+    def _check_sub_workflow(self, task: SubWorkflow[Any, Any, Any, Any], node_id: str) -> None:
         """The inner workflow runs on the outer state and deps: their types must fit."""
         from molexp.workflow.introspect import fits_nominally, type_label
 
@@ -527,26 +527,48 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         return len(self._nodes)
 
     def to_mermaid(self, *, show_types: bool = False) -> str:
-        """The graph as a Mermaid flowchart; fan-in keys label their edges."""
+        """The graph as a Mermaid flowchart; fan-in keys label their edges. A map node is
+        drawn as ``relax[i]``; a sub-workflow as a subgraph of its inner tasks, whose ids
+        are qualified (``relax.minimize``)."""
+        lines = ["flowchart TD"]
+        self._mermaid(lines, "", "    ", show_types)
+        return "\n".join(lines) + "\n"
+
+    def _mermaid(self, lines: list[str], prefix: str, indent: str, show_types: bool) -> None:
         from molexp.workflow.introspect import message_label, type_label
 
-        lines = ["flowchart TD"]
+        def ref(node: Node[Any]) -> str:
+            return (prefix + node.id).replace("[i]", "_i").replace(".", "__")
+
         for node in self._nodes:
-            lines.append(f'    {node.id}["{node.id}<br/>{type(node.task).__name__}"]')
+            task = node.task
+            if isinstance(task, SubWorkflow):
+                shown = f"{prefix}{node.id}{'[i]' if node.map is not None else ''}"
+                lines.append(f'{indent}subgraph {ref(node)}["{shown}: workflow {task.inner.name}"]')
+                inner = f"{shown}."  # relax.minimize, or relax[i].minimize for a map
+                task.inner._mermaid(lines, inner, indent + "    ", show_types)
+                lines.append(f"{indent}end")
+            elif node.map is not None:
+                lines.append(
+                    f'{indent}{ref(node)}[["{prefix}{node.id}[i]<br/>map {type(task).__name__}"]]'
+                )
+            else:
+                lines.append(f'{indent}{ref(node)}["{prefix}{node.id}<br/>{type(task).__name__}"]')
         for node in self._nodes:
             for key, up in node.upstream.items():
                 channel = node.is_actor and up.is_actor
                 labels = []
                 if node.input_shape == "fan_in" and not channel:
                     labels.append(key)
+                if node.map is not None:
+                    labels.append("each")
                 if show_types:
                     labels.append(message_label(up) if channel else type_label(up))
                 # Mermaid entity codes keep `A | B` and quotes from ending the label early.
                 text = ": ".join(labels).replace("|", "#124;").replace('"', "#quot;")
                 label = f"|{text}|" if labels else ""
                 arrow = "-.->" if channel else "-->"  # dotted: a stream, not a completion
-                lines.append(f"    {up.id} {arrow}{label} {node.id}")
-        return "\n".join(lines) + "\n"
+                lines.append(f"{indent}{ref(up)} {arrow}{label} {ref(node)}")
 
     def __repr__(self) -> str:
         return f"Workflow({self.name!r}, tasks={len(self._nodes)})"

@@ -266,7 +266,105 @@ writer = wf.add(Writer(), after=monitor)
 check = wf.add(Check(), after=monitor)
 """,
 }
-BASES = {"tasks": BASE, "actors": ACTOR_BASE}
+MAP_BASE = {
+    "__init__.py": '"""A negative case with maps and a sub-workflow."""\n',
+    "models.py": """\
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.define
+class State:
+    steps: int = 0
+
+
+@attrs.define
+class OtherState:
+    pressure: float = 1.0
+
+
+@attrs.frozen
+class Structure:
+    n: int
+
+
+@attrs.frozen
+class Molecule:
+    name: str
+
+
+@attrs.frozen
+class Relaxed:
+    energy: float
+
+
+@attrs.frozen
+class Polished:
+    energy: float
+""",
+    "inner.py": """\
+from __future__ import annotations
+
+from molexp import Task, TaskContext, Workflow
+
+from PKG.models import OtherState, Polished, Relaxed, State, Structure
+
+__all__ = ["OtherState", "Polished", "Relaxed", "State", "Structure"]
+
+
+class Polish(Task[TaskContext[State, None, Relaxed], Polished]):
+    async def execute(self, ctx: TaskContext[State, None, Relaxed]) -> Polished:
+        return Polished(ctx.inputs.energy)
+
+
+inner = Workflow("refine", state=State, input=Relaxed)
+polished = inner.add(Polish())
+""",
+    "tasks.py": """\
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from molexp import Task, TaskContext
+
+from PKG.models import Molecule, Polished, Relaxed, State, Structure
+from PKG.workflow_contexts import RelaxContext
+
+__all__ = ["Molecule", "RelaxContext", "TaskContext"]
+
+
+class Generate(Task[TaskContext[State, None, None], list[Structure]]):
+    async def execute(self, ctx: TaskContext[State, None, None]) -> list[Structure]:
+        return [Structure(n) for n in range(3)]
+
+
+class Relax(Task[RelaxContext, Relaxed]):
+    async def execute(self, ctx: RelaxContext) -> Relaxed:
+        return Relaxed(float(ctx.inputs.n))
+
+
+class Summary(Task[TaskContext[State, None, Sequence[Polished]], float]):
+    async def execute(self, ctx: TaskContext[State, None, Sequence[Polished]]) -> float:
+        return min(p.energy for p in ctx.inputs)
+""",
+    "workflow.py": """\
+from __future__ import annotations
+
+from molexp import SubWorkflow, Workflow
+
+from PKG.inner import inner, polished
+from PKG.models import State
+from PKG.tasks import Generate, Relax, Summary
+
+wf = Workflow("negative-maps", state=State)
+generate = wf.add(Generate())
+relaxed = wf.map(Relax(), over=generate)
+refined = wf.map(SubWorkflow(inner, output=polished), over=relaxed, name="refine")
+summary = wf.add(Summary(), after=refined)
+""",
+}
+BASES = {"tasks": BASE, "actors": ACTOR_BASE, "maps": MAP_BASE}
 
 Patch = tuple[str, str, str]
 """(file, old text, new text): ``old`` must occur in ``file``."""
@@ -286,6 +384,9 @@ class Case:
     """Files where basedpyright also reports the mistake (it checks ``wf.add`` too)."""
     base: str = "tasks"
     """Which base workflow the patches apply to (``BASES``)."""
+    also: tuple[str, ...] = ()
+    """Files (besides the edge checks) where both checkers also report the mistake, e.g.
+    ``wf.map(..., over=node)`` on a node that gives no sequence; each has an error."""
 
 
 _CTX_ACCEPT = 'to "execute" of "{task}" has incompatible type "{ctx}"; expected "{want}"'
@@ -735,9 +836,99 @@ CASES = [
         ),
         expected=(("edge__monitor__check", _ARG.format(got="int", want="Stats")),),
     ),
+    Case(
+        "map_wrong_element_type",  # the mapped task now takes a Molecule; not regenerated
+        base="maps",
+        after=(
+            (
+                "tasks.py",
+                "class Relax(Task[RelaxContext, Relaxed]):\n    async def execute(self, ctx: RelaxContext) -> Relaxed:\n        return Relaxed(float(ctx.inputs.n))",
+                "class Relax(Task[TaskContext[State, None, Molecule], Relaxed]):\n    async def execute(self, ctx: TaskContext[State, None, Molecule]) -> Relaxed:\n        return Relaxed(float(len(ctx.inputs.name)))",
+            ),
+        ),
+        expected=(
+            (
+                "map__generate__relax",
+                _CTX_ACCEPT.format(
+                    task="Relax",
+                    ctx="TaskContext[State, None, Structure]",
+                    want="TaskContext[State, None, Molecule]",
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "map_over_a_non_sequence",  # generate now returns one structure; not regenerated
+        base="maps",
+        after=(
+            (
+                "tasks.py",
+                "class Generate(Task[TaskContext[State, None, None], list[Structure]]):\n    async def execute(self, ctx: TaskContext[State, None, None]) -> list[Structure]:\n        return [Structure(n) for n in range(3)]",
+                "class Generate(Task[TaskContext[State, None, None], Structure]):\n    async def execute(self, ctx: TaskContext[State, None, None]) -> Structure:\n        return Structure(3)",
+            ),
+        ),
+        expected=(
+            ("map__generate__relax", "Sequence[Structure]"),  # mypy: in _output's context
+        ),
+        also=("workflow.py",),  # wf.map(..., over=generate) wants a Node[Sequence[...]]
+    ),
+    Case(
+        "sub_workflow_wrong_inner_input",  # the inner workflow now takes a Structure
+        base="maps",
+        after=(
+            (
+                "inner.py",
+                'class Polish(Task[TaskContext[State, None, Relaxed], Polished]):\n    async def execute(self, ctx: TaskContext[State, None, Relaxed]) -> Polished:\n        return Polished(ctx.inputs.energy)\n\n\ninner = Workflow("refine", state=State, input=Relaxed)',
+                'class Polish(Task[TaskContext[State, None, Structure], Polished]):\n    async def execute(self, ctx: TaskContext[State, None, Structure]) -> Polished:\n        return Polished(float(ctx.inputs.n))\n\n\ninner = Workflow("refine", state=State, input=Structure)',
+            ),
+        ),
+        expected=(
+            (
+                "map__relax__refine",
+                _CTX_ACCEPT.format(
+                    task="SubWorkflow",
+                    ctx="TaskContext[State, None, Relaxed]",
+                    want="TaskContext[State, Any, Structure]",  # the inner declares no deps
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "sub_workflow_wrong_output_type",  # the inner output node now gives a Relaxed
+        base="maps",
+        after=(
+            (
+                "inner.py",
+                "class Polish(Task[TaskContext[State, None, Relaxed], Polished]):\n    async def execute(self, ctx: TaskContext[State, None, Relaxed]) -> Polished:\n        return Polished(ctx.inputs.energy)",
+                "class Polish(Task[TaskContext[State, None, Relaxed], Relaxed]):\n    async def execute(self, ctx: TaskContext[State, None, Relaxed]) -> Relaxed:\n        return ctx.inputs",
+            ),
+        ),
+        expected=(("edge__refine__summary", '"Relaxed"; expected "Polished"'),),
+    ),
+    Case(
+        "sub_workflow_state_mismatch",  # the inner workflow now runs on another state
+        base="maps",
+        after=(
+            (
+                "inner.py",
+                'class Polish(Task[TaskContext[State, None, Relaxed], Polished]):\n    async def execute(self, ctx: TaskContext[State, None, Relaxed]) -> Polished:\n        return Polished(ctx.inputs.energy)\n\n\ninner = Workflow("refine", state=State, input=Relaxed)',
+                'class Polish(Task[TaskContext[OtherState, None, Relaxed], Polished]):\n    async def execute(self, ctx: TaskContext[OtherState, None, Relaxed]) -> Polished:\n        return Polished(ctx.inputs.energy)\n\n\ninner = Workflow("refine", state=OtherState, input=Relaxed)',
+            ),
+        ),
+        expected=(
+            (
+                "map__relax__refine",
+                _CTX_ACCEPT.format(
+                    task="SubWorkflow",
+                    ctx="TaskContext[State, None, Relaxed]",
+                    want="TaskContext[OtherState, Any, Relaxed]",
+                ),
+            ),
+        ),
+    ),
 ]
 
-_EDGE_DEF = re.compile(r"^    async def (?P<name>(?:edge|fan_in|channel)__\w+)\(")
+_EDGE_DEF = re.compile(r"^    async def (?P<name>(?:edge|fan_in|channel|map)__\w+)\(")
 
 
 def _patch(folder: Path, patches: tuple[Patch, ...], package: str) -> None:
@@ -783,7 +974,11 @@ def _by_case(root: Path, errors: list[Diagnostic]) -> dict[str, list[Diagnostic]
     return grouped
 
 
-BASE_CASES = [Case("base", expected=()), Case("actor_base", expected=(), base="actors")]
+BASE_CASES = [
+    Case("base", expected=()),
+    Case("actor_base", expected=(), base="actors"),
+    Case("map_base", expected=(), base="maps"),
+]
 
 
 def test_corpus_is_big_enough() -> None:
@@ -806,8 +1001,10 @@ def test_base_case_is_clean(mypy_errors: dict[str, list[Diagnostic]], base: str)
 def test_mypy_reports_one_error_per_broken_edge(
     corpus: Path, mypy_errors: dict[str, list[Diagnostic]], case: Case
 ) -> None:
-    errors = mypy_errors.get(case.name, [])
     generated = corpus / f"neg_{case.name}" / "workflow_edges.py"
+    also = {(generated.parent / name).resolve() for name in case.also} - {generated.resolve()}
+    errors = [e for e in mypy_errors.get(case.name, []) if e.file not in also]
+    assert also <= {e.file for e in mypy_errors.get(case.name, [])}, mypy_errors.get(case.name)
     found = sorted(((_owner(generated, e.line) or str(e.file)), e.message) for e in errors)
     assert all(e.file == generated.resolve() for e in errors), found
     assert len(found) == len(case.expected), found
@@ -827,8 +1024,12 @@ def test_basedpyright_reports_one_error_per_broken_edge(
     corpus: Path, pyright_errors: dict[str, list[Diagnostic]], case: Case
 ) -> None:
     generated = corpus / f"neg_{case.name}" / "workflow_edges.py"
-    also = {(generated.parent / name).resolve() for name in case.pyright_also}
+    also = {(generated.parent / name).resolve() for name in case.pyright_also + case.also}
+    also -= {generated.resolve()}
     errors = [e for e in pyright_errors.get(case.name, []) if e.file not in also]
+    assert also <= {e.file for e in pyright_errors.get(case.name, [])}, pyright_errors.get(
+        case.name
+    )
     assert all(e.file == generated.resolve() for e in errors), errors
     owners = sorted(_owner(generated, e.line) or "?" for e in errors)
     assert owners == sorted(owner for owner, _ in case.expected), errors
