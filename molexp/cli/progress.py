@@ -16,7 +16,7 @@ _REDRAW_EVERY = 0.1  # seconds: a terminal line redrawn at most 10 times a secon
 
 class Progress(ExecutionObserver):
     def __init__(
-        self, total: int, stream: TextIO | None = None, *, tty: bool | None = None
+        self, total: int | None, stream: TextIO | None = None, *, tty: bool | None = None
     ) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty
@@ -64,7 +64,8 @@ class Progress(ExecutionObserver):
         running = ", ".join(sorted(self.running)[:3])
         more = f" +{len(self.running) - 3}" if len(self.running) > 3 else ""
         return (
-            f"[{elapsed:6.1f}s] {self.done}/{self.total} done, {len(self.running)} running, "
+            f"[{elapsed:6.1f}s] {self.done}{'' if self.total is None else f'/{self.total}'} "
+            f"done, {len(self.running)} running, "
             f"{self.failed} failed" + (f"  ({running}{more})" if running else "")
         )
 

@@ -78,6 +78,14 @@ def register(subparsers: Any) -> None:
         help="with --dask: only the tasks added with executor=LABEL run on Dask, the others "
         "locally (repeatable)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run task bodies in N worker processes of this machine (CPU-bound Python "
+        "tasks); when tasks are added with executor='cpu', only those. Needs pip install "
+        "'molexp[cpu]'",
+    )
     parser.set_defaults(handler=run_handler)
 
 
@@ -90,6 +98,10 @@ def run_handler(args: argparse.Namespace) -> int:
         return error("--max-concurrency must be a positive integer")
     if args.dask_labels and not args.dask:
         return error("--dask-label needs --dask ADDRESS")
+    if args.workers is not None and args.workers < 1:
+        return error("--workers must be a positive integer")
+    if args.workers is not None and args.dask:
+        return error("--workers and --dask cannot be combined; pick one place to run tasks")
     try:
         workflow, loaded = load_workflow(args.workflow)
         profile_file = args.profile_file or find_profile_file(loaded.file)
@@ -105,6 +117,11 @@ def run_handler(args: argparse.Namespace) -> int:
         # The workers import the task modules from the workflow's folder (shared filesystem).
         root = loaded.file.parents[loaded.name.count(".")]
         chosen = _dask_placement(args.dask, args.dask_labels, workflow, str(root))
+        if isinstance(chosen, str):
+            return error(chosen)
+        placement = chosen
+    elif args.workers is not None:
+        chosen = _process_placement(args.workers, workflow)
         if isinstance(chosen, str):
             return error(chosen)
         placement = chosen
@@ -132,6 +149,9 @@ def run_handler(args: argparse.Namespace) -> int:
         if args.dask:
             which = " ".join(f"[{label}]" for label in args.dask_labels) or "all"
             on = f", tasks on Dask at {args.dask}: {which}"
+        elif args.workers is not None:
+            which = "[cpu]" if placement.executors else "all"
+            on = f", tasks on {args.workers} worker processes: {which}"
         print(
             f"molexp run: workflow {workflow.name!r} ({len(workflow)} tasks), {profile_text}, "
             f"run {where}{on}",
@@ -198,6 +218,22 @@ class _Placement:
         self.address = address
 
 
+def _process_placement(workers: int, workflow: Any) -> _Placement | str:
+    """Executors for --workers N: the tasks labelled ``cpu`` if any, else every task."""
+    try:
+        from molexp.executors.process import ProcessExecutor
+    except ImportError as exc:
+        return f"--workers needs cloudpickle ({exc}); pip install 'molexp[cpu]'"
+    from molexp.runtime import LocalExecutor
+
+    pool = ProcessExecutor(max_workers=workers)
+    used = sorted({n.executor for n in workflow.nodes if n.executor is not None})
+    if "cpu" not in used:
+        return _Placement(pool, pool, None, f"{workers} worker processes")
+    local = LocalExecutor()
+    return _Placement(pool, local, {label: pool if label == "cpu" else local for label in used})
+
+
 def _dask_placement(address: str, labels: list[str], workflow: Any, root: str) -> _Placement | str:
     """Executors for --dask (every task, or the --dask-label ones), or an error message."""
     try:
@@ -233,6 +269,7 @@ async def _execute(
 ) -> Any:
     from molexp.cli.progress import Progress
     from molexp.runtime import WorkflowRuntime
+    from molexp.workflow.compose import SubWorkflow
 
     remote = placement.remote
     if remote is not None:
@@ -249,7 +286,9 @@ async def _execute(
         except OSError as exc:
             raise _InputError(_os_error(experiment.workspace.root, exc)) from exc
         announce(run)
-        progress = Progress(len(workflow))
+        # Maps grow at run time: count what finishes, without a total.
+        composed = any(n.map is not None or isinstance(n.task, SubWorkflow) for n in workflow.nodes)
+        progress = Progress(None if composed else len(workflow))
         try:
             async with run.start(profile=config) as rc:
                 result = await WorkflowRuntime().execute(
