@@ -121,7 +121,8 @@ def run_handler(args: argparse.Namespace) -> int:
             return error(chosen)
         placement = chosen
     elif args.workers is not None:
-        chosen = _process_placement(args.workers, workflow)
+        root = loaded.file.parents[loaded.name.count(".")]  # where the workers import from
+        chosen = _process_placement(args.workers, workflow, str(root))
         if isinstance(chosen, str):
             return error(chosen)
         placement = chosen
@@ -218,7 +219,7 @@ class _Placement:
         self.address = address
 
 
-def _process_placement(workers: int, workflow: Any) -> _Placement | str:
+def _process_placement(workers: int, workflow: Any, root: str) -> _Placement | str:
     """Executors for --workers N: the tasks labelled ``cpu`` if any, else every task."""
     try:
         from molexp.executors.process import ProcessExecutor
@@ -226,7 +227,7 @@ def _process_placement(workers: int, workflow: Any) -> _Placement | str:
         return f"--workers needs cloudpickle ({exc}); pip install 'molexp[cpu]'"
     from molexp.runtime import LocalExecutor
 
-    pool = ProcessExecutor(max_workers=workers)
+    pool = ProcessExecutor(max_workers=workers, sys_path=[root])
     used = sorted({n.executor for n in workflow.nodes if n.executor is not None})
     if "cpu" not in used:
         return _Placement(pool, pool, None, f"{workers} worker processes")

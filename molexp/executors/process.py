@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import sys
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -40,7 +42,9 @@ class ProcessExecutor(Executor):
     is a ``multiprocessing`` start method (``"spawn"`` by default; ``"forkserver"`` or
     ``"fork"`` start faster where they are safe). ``on_state_mutation`` is as for
     ``DaskExecutor``: a worker gets a snapshot of ``ctx.state``, and a change to it fails the
-    task (``"error"``), warns (``"warn"``) or is ignored (``"ignore"``).
+    task (``"error"``), warns (``"warn"``) or is ignored (``"ignore"``). ``sys_path``
+    folders are put first on every worker's ``sys.path`` (where task modules import from;
+    the workers otherwise start with this process's ``sys.path``).
 
     Worth it for CPU-bound Python task bodies (force fields, analysis loops) that hold the
     GIL; I/O-bound or subprocess-driven bodies run as well in-process (``await`` a
@@ -53,6 +57,7 @@ class ProcessExecutor(Executor):
         *,
         start_method: str = "spawn",
         on_state_mutation: MutationPolicy = "error",
+        sys_path: Sequence[str] = (),
     ) -> None:
         if max_workers is not None and (
             not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1
@@ -68,6 +73,7 @@ class ProcessExecutor(Executor):
         self.max_workers = max_workers or _cpus()
         self.start_method = start_method
         self.on_state_mutation: MutationPolicy = on_state_mutation
+        self.sys_path = tuple(str(p) for p in sys_path)
         self._pool: ProcessPoolExecutor | None = None
         self._users = 0
         self._held = False  # inside `async with`: the pool outlives each execute
@@ -79,7 +85,12 @@ class ProcessExecutor(Executor):
         self._users += 1
         if self._pool is None:
             context = multiprocessing.get_context(self.start_method)
-            self._pool = ProcessPoolExecutor(max_workers=self.max_workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.max_workers,
+                mp_context=context,
+                initializer=_add_paths,
+                initargs=(self.sys_path,),
+            )
 
     async def release(self) -> None:
         self._users = max(0, self._users - 1)
@@ -144,6 +155,13 @@ def _lost(call: TaskCall, exc: BaseException) -> WorkerLost:
         "crash, os._exit or the out-of-memory killer. The pool cannot run more tasks in this "
         "execution"
     )
+
+
+def _add_paths(paths: tuple[str, ...]) -> None:
+    """Pool initializer: the task modules' folders first on the worker's ``sys.path``."""
+    for path in reversed(paths):
+        if path not in sys.path:
+            sys.path.insert(0, path)
 
 
 def _cpus() -> int:

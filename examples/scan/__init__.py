@@ -1,0 +1,1 @@
+"""A density scan of a Lennard-Jones lattice: a map of a reusable relax sub-workflow."""
