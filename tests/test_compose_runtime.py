@@ -416,3 +416,18 @@ def test_tracked_sub_workflow_attributes_assets_to_qualified_ids(tmp_path: Path)
     asyncio.run(main())
     (asset,) = ws.catalog.query_assets(producer_task="relax")
     assert asset.producer.task_id == "relax.minimize" and asset.name == "minimized.txt"
+
+
+def test_mermaid_draws_sub_workflows_as_subgraphs_and_maps_per_element() -> None:
+    inner, scored = relax_workflow()
+    outer = Workflow("study", state=State)
+    structures = outer.add(Build(), after=outer.add(Count(2)))
+    outer.map(SubWorkflow(inner, output=scored), over=structures, name="scan")
+    outer.map(Relax(), over=structures)
+    drawn = outer.to_mermaid(show_types=True)
+    assert '    subgraph scan["scan[i]: workflow relax"]' in drawn
+    assert '        scan_i__minimize["scan[i].minimize<br/>Minimize"]' in drawn
+    assert "        scan_i__minimize -->|Relaxed| scan_i__score" in drawn
+    assert "    build -->|each: list[Structure]| scan" in drawn
+    assert '    relax[["relax[i]<br/>map Relax"]]' in drawn
+    assert drawn.count("    end\n") == 1

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, assert_type
 
 import attrs
-from typing_extensions import assert_type
 
 from molexp import Node, SubWorkflow, Task, TaskContext, Workflow
 
