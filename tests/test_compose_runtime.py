@@ -12,8 +12,10 @@ import pytest
 
 from molexp import (
     ExecutionObserver,
+    LocalExecutor,
     SubWorkflow,
     Task,
+    TaskCall,
     TaskContext,
     Workflow,
     WorkflowDefinitionError,
@@ -431,3 +433,36 @@ def test_mermaid_draws_sub_workflows_as_subgraphs_and_maps_per_element() -> None
     assert "    build -->|each: list[Structure]| scan" in drawn
     assert '    relax[["relax[i]<br/>map Relax"]]' in drawn
     assert drawn.count("    end\n") == 1
+
+
+class Counting(LocalExecutor):
+    """Runs bodies in this process, remembering which task ids it ran."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self.prepared = 0
+
+    async def prepare(self) -> None:
+        self.prepared += 1
+
+    async def run(self, call: TaskCall) -> Any:
+        self.ran.append(call.task_id)
+        return await super().run(call)
+
+
+def test_inner_labels_bind_like_outer_ones_and_their_executors_are_prepared() -> None:
+    inner = Workflow("relax", state=State, input=Structure)
+    minimized = inner.add(Minimize(), executor="cpu")
+    scored = inner.add(Score(), after=minimized)
+    outer = Workflow("study", state=State)
+    first = outer.add(First(), after=outer.add(Build(), after=outer.add(Count(1))))
+    outer.add(SubWorkflow(inner, output=scored), after=first)
+    cpu = Counting()
+    result = run(outer, executors={"cpu": cpu})
+    assert result.ok, result.failure
+    assert cpu.ran == ["relax.minimize"] and cpu.prepared == 1
+    with pytest.raises(ValueError, match="task 'minimize': executor label 'cpu' is not bound"):
+        run(outer, executors={"gpu": cpu})
+    everything = Counting()
+    assert run(outer, executor=everything).ok
+    assert everything.ran == ["count", "build", "first", "relax.minimize", "relax.score"]

@@ -19,7 +19,7 @@ Cancelling the node cancels the elements and inner tasks, which unwind before it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,7 +31,13 @@ from molexp.workflow.task import Task
 if TYPE_CHECKING:
     from molexp.runtime.runtime import _Execution
 
-__all__ = ["MapElementError", "SubWorkflowError", "is_composed", "run_composed"]
+__all__ = [
+    "MapElementError",
+    "SubWorkflowError",
+    "inner_executors",
+    "is_composed",
+    "run_composed",
+]
 
 
 class MapElementError(RuntimeError):
@@ -51,6 +57,40 @@ class SubWorkflowError(RuntimeError):
     def __init__(self, message: str, *, task_id: str) -> None:
         super().__init__(message)
         self.task_id = task_id
+
+
+def _inner_table(
+    inner: Any,
+    node_executor: Executor | None,
+    placement: tuple[Executor | None, Mapping[str, Executor] | None],
+) -> list[Executor | None] | None:
+    """Per inner node: its executor. The sub-workflow node's own executor (its label, or
+    the execution's default) is the inner default; inner labels bind like outer ones."""
+    from molexp.runtime.plan import plan_for
+    from molexp.runtime.runtime import _executor_table
+
+    default, executors = placement
+    return _executor_table(inner, plan_for(inner), node_executor or default, executors)
+
+
+def inner_executors(
+    workflow: Any,
+    table: list[Executor | None] | None,
+    default: Executor | None,
+    executors: Mapping[str, Executor] | None,
+) -> list[Executor | None]:
+    """The executors the sub-workflows of ``workflow`` (at any depth) will call, so the
+    runtime prepares them before any task runs; an unbound inner label fails here."""
+    found: list[Executor | None] = []
+    for node in workflow.nodes:
+        task = node.task
+        if not isinstance(task, SubWorkflow):
+            continue
+        own = None if table is None else table[node.index]
+        inner_table = _inner_table(task.inner, own, (default, executors))
+        found += inner_table or []
+        found += inner_executors(task.inner, inner_table, own or default, executors)
+    return found
 
 
 def is_composed(node: Any) -> bool:
@@ -193,9 +233,7 @@ async def _run_sub_workflow(
     inner = sub.inner
     check_fresh(inner)
     plan = plan_for(inner)
-    table: list[Executor | None] | None = None
-    if executor is not None:
-        table = [None if actor else executor for actor in plan.is_actor]
+    table = _inner_table(inner, executor, execution.placement)
     nested = _Execution(
         inner,
         plan,
@@ -210,6 +248,7 @@ async def _run_sub_workflow(
         executors=table,
     )
     nested.prefix = inner_id(task_id, "")
+    nested.placement = execution.placement
     nested.results = execution.results
     result = await nested.run()
     failure = result.failure

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from molexp.channel import Channel, ChannelClosed
 from molexp.context import ActorContext, TaskContext
 from molexp.profile import ProfileConfig
-from molexp.runtime.compose import run_composed
+from molexp.runtime.compose import inner_executors, run_composed
 from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
 from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
@@ -189,7 +189,8 @@ class WorkflowRuntime:
             channel_capacity=channel_capacity or self.channel_capacity,
             executors=table,
         )
-        used = _distinct(table)
+        execution.placement = (default, executors)  # sub-workflows bind their labels alike
+        used = _distinct([*(table or []), *inner_executors(workflow, table, default, executors)])
         if not used:
             return await execution.run()
         prepared: list[Executor] = []
@@ -345,6 +346,8 @@ class _Execution:
         self.bounded = limit is not None  # else a map runs all its elements at once
         self.channel_capacity = channel_capacity
         self.prefix = ""
+        self.placement: tuple[Executor | None, Mapping[str, Executor] | None] = (None, None)
+        """The execution's default executor and label bindings (for inner workflows)."""
         """Prepended to every task id (``relax.`` for the inner tasks of a sub-workflow)."""
         self.results: dict[str, Any] = {}
         self.outputs: list[Any] = [None] * len(plan.ids)
