@@ -194,6 +194,8 @@ async def _run_map(
                 task_id=element_task,
             ) from exc
 
+    if limit >= count and sub is None and executor is None and observer is None:
+        return await _all_at_once(execution, task_id, body, context_class, items)
     if limit >= count:
         lanes = [asyncio.ensure_future(element(i)) for i in range(count)]
     else:
@@ -217,6 +219,61 @@ async def _run_map(
         await asyncio.gather(*lanes, return_exceptions=True)
         raise
     return outputs
+
+
+async def _all_at_once(
+    execution: _Execution,
+    task_id: str,
+    body: Task[Any, Any],
+    context_class: Any,
+    items: Sequence[Any],
+) -> list[Any]:
+    """The fast path of a local map with no bound and no observer: one asyncio task per
+    element running the body itself (no wrapper coroutine), gathered in input order."""
+    state, deps, config = execution.state, execution.deps, execution.config
+    run_context, workflow, results = (
+        execution.run_context,
+        execution.workflow.name,
+        execution.results,
+    )
+    execute = body.execute
+    tasks = [
+        asyncio.ensure_future(
+            execute(
+                context_class(
+                    state=state,
+                    deps=deps,
+                    inputs=item,
+                    config=config,
+                    run_context=run_context,
+                    task_id=f"{task_id}[{i}]",
+                    workflow=workflow,
+                    results=results,
+                )
+            )
+        )
+        for i, item in enumerate(items)
+    ]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException as exc:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if not isinstance(exc, Exception):
+            raise
+        index = next(
+            i
+            for i, task in enumerate(tasks)
+            if task.done() and not task.cancelled() and task.exception() is exc
+        )
+        failed = element_id(task_id, index)
+        raise MapElementError(
+            f"workflow {workflow!r}, map {task_id!r}: element {index} failed "
+            f"(task {failed!r}): {_describe(exc)}",
+            index=index,
+            task_id=failed,
+        ) from exc
 
 
 async def _run_sub_workflow(
