@@ -88,3 +88,19 @@ def scan(count: int, executor: str | None = None) -> tuple[Workflow[Any, Any, An
     )
     total = wf.add(Total(), after=scores)
     return wf, relaxed, total
+
+
+class Block(Task[TaskContext[Any, None, Structure], int]):
+    """Blocks its worker process (a CPU-bound body cannot be interrupted) after leaving a
+    marker file, so the test knows it is running."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    async def execute(self, ctx: TaskContext[Any, None, Structure]) -> int:
+        import pathlib
+        import time
+
+        pathlib.Path(self.folder, f"started_{ctx.inputs.index}_{os.getpid()}").touch()
+        time.sleep(120)
+        return ctx.inputs.index

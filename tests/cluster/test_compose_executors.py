@@ -112,3 +112,36 @@ def test_an_element_failing_in_a_worker_names_its_index() -> None:
     exc = result.failure.exception
     assert isinstance(exc, MapElementError) and exc.task_id == "check[2]"
     assert "element 2 failed (task 'check[2]'): ValueError: element 2 is bad" in str(exc)
+
+
+@pytest.mark.timeout(100)  # a guard: an abandoned body would block the pool's shutdown 120 s
+def test_cancelling_stops_elements_running_in_worker_processes(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from cluster.compose_tasks import Block
+
+    wf: Workflow[Any, Any, Any] = Workflow("blocked")
+    wf.map(Block(str(tmp_path)), over=wf.add(Generate(2)), name="block")
+    pool = ProcessExecutor(max_workers=2)
+
+    async def main() -> None:
+        job = asyncio.ensure_future(WorkflowRuntime().execute(wf, executor=pool))
+        for _ in range(6000):  # until both elements run in their processes (guard: 60 s)
+            if len(list(tmp_path.glob("started_*"))) == 2 or job.done():
+                break
+            await asyncio.sleep(0.01)
+        assert len(list(tmp_path.glob("started_*"))) == 2, job
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+
+    asyncio.run(main())
+    pids = [int(p.name.rsplit("_", 1)[1]) for p in tmp_path.glob("started_*")]
+    for pid in pids:  # the abandoned bodies' processes were terminated, not left running
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"worker process {pid} still ran after the execution was cancelled")
