@@ -346,9 +346,9 @@ class _Execution:
         self.bounded = limit is not None  # else a map runs all its elements at once
         self.channel_capacity = channel_capacity
         self.prefix = ""
+        """Prepended to every task id (``relax.`` for the inner tasks of a sub-workflow)."""
         self.placement: tuple[Executor | None, Mapping[str, Executor] | None] = (None, None)
         """The execution's default executor and label bindings (for inner workflows)."""
-        """Prepended to every task id (``relax.`` for the inner tasks of a sub-workflow)."""
         self.results: dict[str, Any] = {}
         self.outputs: list[Any] = [None] * len(plan.ids)
         self.completed: list[bool] = [False] * len(plan.ids)
