@@ -467,3 +467,14 @@ def test_inner_labels_bind_like_outer_ones_and_their_executors_are_prepared() ->
     everything = Counting()
     assert run(outer, executor=everything).ok
     assert everything.ran == ["count", "build", "first", "relax.minimize", "relax.score"]
+
+
+def test_molexp_check_tags_errors_inside_map_checks() -> None:
+    from molexp.cli.gen_command import _edge_lines
+
+    text = "    async def edge__a__b(ctx: X) -> None:\n        pass\n"
+    text += "    async def map__b__c(ctx: Y, upstream: B) -> None:\n        pass\n"
+    assert [(line, name) for line, name, _ in _edge_lines(text)] == [
+        (1, "edge__a__b"),
+        (3, "map__b__c"),
+    ]

@@ -189,7 +189,7 @@ def _source_arg(artifact: Artifact) -> str:
 
 
 _MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?P<rest>.*)$")
-_EDGE_DEF = re.compile(r"^    (?:async )?def (?P<name>(?:edge|fan_in|channel|workflow)__\w+)\(")
+_EDGE_DEF = re.compile(r"^    (?:async )?def (?P<name>(?:edge|fan_in|channel|map|workflow)__\w+)\(")
 
 
 def _check(args: argparse.Namespace) -> int:
