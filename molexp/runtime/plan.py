@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from molexp.context import TaskContext
 from molexp.workflow.actor import Actor
@@ -18,8 +16,9 @@ _SHAPES = {"root": 0, "single": 1, "fan_in": 2}
 _FORMS = {"mapping": 2, "list": 3, "tuple": 4}
 
 
-@attrs.frozen
-class Plan:
+class Plan(NamedTuple):
+    # A NamedTuple, not attrs or a dataclass: cheaper to define at import (issue 16).
+
     ids: tuple[str, ...]
     tasks: tuple[Task[Any, Any] | Actor[Any, Any], ...]
     is_actor: tuple[bool, ...]

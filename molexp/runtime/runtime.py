@@ -39,7 +39,6 @@ from molexp.workflow.errors import ActorYieldError
 from molexp.workflow.fingerprint import check_fresh
 from molexp.workflow.graph import Workflow
 from molexp.workflow.task import Task
-from molexp.workspace.encoding import dumps, to_json_value
 
 if TYPE_CHECKING:
     from molexp.workspace.run_context import RunContext
@@ -556,6 +555,9 @@ class _Execution:
         name = actor.record_messages
         if name is None or self.run_context is None:
             return None
+        # Imported here: an in-memory run never loads the workspace layer (import time).
+        from molexp.workspace.encoding import dumps, to_json_value
+
         log = self.run_context.bind_task(task_id, workflow=self.workflow.name).log(name)
         what = f"actor {task_id!r} message recorded to log {name!r}"
 
