@@ -31,6 +31,7 @@ from molexp.channel import Channel, ChannelClosed
 from molexp.context import ActorContext, TaskContext
 from molexp.profile import ProfileConfig
 from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
+from molexp.runtime.heap import frozen_heap
 from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
@@ -372,7 +373,8 @@ class _Execution:
             self._make_ready(root)
         self._spawn_ready()
         try:
-            await self.done
+            with frozen_heap(len(self.plan.ids)):
+                await self.done
         except asyncio.CancelledError:
             await self._stop()
             raise
