@@ -39,6 +39,7 @@ IN_MEMORY = {
     "molexp.profile",
     "molexp.runtime",
     "molexp.runtime.executor",
+    "molexp.runtime.heap",
     "molexp.runtime.observer",
     "molexp.runtime.plan",
     "molexp.runtime.result",
