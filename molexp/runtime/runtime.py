@@ -349,6 +349,7 @@ class _Execution:
         self.ready: deque[int] = deque()
         self.workers: set[asyncio.Task[None]] = set()
         self.task_workers = 0  # live workers counted against max_concurrency
+        self.waiting = 0  # of those, spawned but not started yet (see _spawn_ready)
         self.finished = 0
         self.stopping = False
         self.failure: TaskFailure | None = None
@@ -385,8 +386,13 @@ class _Execution:
     # -- scheduling -----------------------------------------------------------------------
 
     def _spawn_ready(self) -> None:
-        while self.ready and self.task_workers < self.limit:
+        # One worker waiting to start is enough (issue 16: a 100k fan-out no longer holds
+        # 100k asyncio tasks at once). A worker whose node finishes without suspending takes
+        # the next ready node itself; when a node suspends, the waiting worker starts and
+        # spawns the next one, so suspended nodes never hold up ready ones.
+        if self.ready and self.waiting == 0 and self.task_workers < self.limit:
             self.task_workers += 1
+            self.waiting += 1
             self.workers.add(asyncio.create_task(self._worker(self.ready.popleft())))
 
     def _make_ready(self, index: int) -> None:
@@ -400,6 +406,9 @@ class _Execution:
 
     async def _worker(self, index: int, *, counted: bool = True) -> None:
         plan = self.plan
+        if counted:
+            self.waiting -= 1
+            self._spawn_ready()
         try:
             while True:
                 try:
