@@ -1,5 +1,7 @@
 """molexp: typed task graphs for molecular-simulation workflows."""
 
+from typing import TYPE_CHECKING, Any
+
 from molexp._version import __version__
 from molexp.channel import ChannelClosed
 from molexp.context import ActorContext, TaskContext
@@ -24,26 +26,64 @@ from molexp.workflow import (
     Workflow,
     WorkflowDefinitionError,
 )
-from molexp.workspace import (
-    ArtifactAsset,
-    Asset,
-    AssetNameError,
-    CheckpointAsset,
-    CorruptRunError,
-    DataAsset,
-    Experiment,
-    LogAsset,
-    Producer,
-    Project,
-    Run,
-    RunContext,
-    RunNotFoundError,
-    RunStateError,
-    RunStatus,
-    TaskRunBinding,
-    Workspace,
-    WorkspaceError,
+
+if TYPE_CHECKING:
+    from molexp.workspace import (
+        ArtifactAsset,
+        Asset,
+        AssetNameError,
+        CheckpointAsset,
+        CorruptRunError,
+        DataAsset,
+        Experiment,
+        LogAsset,
+        Producer,
+        Project,
+        Run,
+        RunContext,
+        RunNotFoundError,
+        RunStateError,
+        RunStatus,
+        TaskRunBinding,
+        Workspace,
+        WorkspaceError,
+    )
+
+# The workspace layer (sqlite3, cattrs, the codecs) loads on first use of one of its names,
+# so an in-memory workflow never pays for it (issue 16: `import molexp` near `import asyncio`).
+_WORKSPACE_NAMES = frozenset(
+    {
+        "ArtifactAsset",
+        "Asset",
+        "AssetNameError",
+        "CheckpointAsset",
+        "CorruptRunError",
+        "DataAsset",
+        "Experiment",
+        "LogAsset",
+        "Producer",
+        "Project",
+        "Run",
+        "RunContext",
+        "RunNotFoundError",
+        "RunStateError",
+        "RunStatus",
+        "TaskRunBinding",
+        "Workspace",
+        "WorkspaceError",
+    }
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WORKSPACE_NAMES:
+        import molexp.workspace
+
+        value = getattr(molexp.workspace, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'molexp' has no attribute {name!r}")
+
 
 __all__ = [
     "Actor",
@@ -87,3 +127,7 @@ __all__ = [
     "WorkspaceError",
     "__version__",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _WORKSPACE_NAMES)

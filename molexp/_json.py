@@ -8,7 +8,6 @@ NaN that slipped past a check is still an error, never a non-standard ``NaN`` to
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 __all__ = ["MAX_DEPTH", "dumps", "shorten_where"]
@@ -23,6 +22,8 @@ also overflow Python's own recursion limit in ``json`` when read back.
 
 def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
     """Strict JSON text: ValueError on NaN/Infinity, compact unless ``indent`` is given."""
+    import json  # here, not at the top: `import molexp` stays near `import asyncio`
+
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(
         value,

@@ -5,10 +5,8 @@ molexp gives no key a special meaning: a profile is a read-only mapping with a n
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
-import json
 import math
+import sys
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -28,7 +26,17 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
-_SCALARS = (str, int, float, bool, type(None), _dt.datetime, _dt.date, _dt.time)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_date_or_time(value: object) -> bool:
+    """A ``datetime``/``date``/``time`` (TOML's dates), without importing ``datetime``.
+
+    No such value can exist unless its module is loaded, so an unloaded module means "no";
+    `import molexp` stays near `import asyncio` (issue 16).
+    """
+    dt = sys.modules.get("datetime")
+    return dt is not None and isinstance(value, (dt.datetime, dt.date, dt.time))
 
 
 def _freeze(value: Any, where: str, open_: dict[int, str] | None = None) -> Any:
@@ -66,7 +74,7 @@ def _freeze(value: Any, where: str, open_: dict[int, str] | None = None) -> Any:
             f"config value at {shorten_where(where) or 'the top'} is {value!r}; "
             "JSON has no NaN/Infinity"
         )
-    if not isinstance(value, _SCALARS):
+    if not isinstance(value, _SCALARS) and not _is_date_or_time(value):
         raise TypeError(
             f"config value at {shorten_where(where) or 'the top'} is a "
             f"{type(value).__name__} ({value!r}); "
@@ -102,7 +110,7 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+    if _is_date_or_time(value):
         return value.isoformat()
     return value
 
@@ -180,6 +188,9 @@ class ProfileConfig(Mapping[str, Any]):
     def content_hash(self) -> str:
         """sha256 of the canonical JSON of the data (the name is not part of the content)."""
         if self._hash is None:
+            import hashlib  # here, not at the top: `import molexp` stays near `import asyncio`
+            import json
+
             canonical = json.dumps(
                 self.to_json(), sort_keys=True, separators=(",", ":"), allow_nan=False
             )

@@ -47,3 +47,14 @@ def test_codecs_benchmark_runs_quick() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "save (fsync=False vs np.save)" in proc.stdout and "format=extxyz" in proc.stdout
     assert "peak memory" in proc.stdout
+
+
+def test_import_time_benchmark_runs_quick() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "import_time.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "asyncio (floor)" in proc.stdout and "ratio to asyncio" in proc.stdout

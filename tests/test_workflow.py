@@ -284,6 +284,29 @@ def test_a_single_edge_between_plain_classes_that_cannot_fit_is_refused_at_add()
     assert [n.id for n in wf.nodes] == ["relax"]  # nothing was added
 
 
+_P = TypeVar("_P")
+
+
+class Produce(Task[TaskContext[None, None, None], _P]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> _P:
+        raise NotImplementedError
+
+
+def test_edge_checks_tell_parameterizations_of_one_generic_class_apart() -> None:
+    # The declared types are remembered per class *and* parameterization: a memo keyed on
+    # the class alone would let the first verdict (Base fits) hide the second.
+    wf = Workflow("generic-scan")
+    for i in range(3):
+        wf.add(TakesBase(), after=wf.add(Produce[Sub](), name=f"sub{i}"), name=f"ok{i}")
+    relaxed = wf.add(Produce[Relaxed](), name="relaxed")
+    with pytest.raises(
+        WorkflowDefinitionError, match="Produce returns Relaxed, which does not fit"
+    ):
+        wf.add(TakesBase(), after=relaxed, name="bad")
+    with pytest.raises(WorkflowDefinitionError, match="returns Relaxed, which does not fit"):
+        wf.add(TakesBase(), after=relaxed, name="bad_again")  # remembered misfits still fail
+
+
 def test_fan_in_edges_are_checked_per_key_and_per_element() -> None:
     wf = Workflow("fan")
     base = wf.add(MakeBase())

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from molexp.context import TaskContext
 from molexp.runtime.compose import is_composed
@@ -19,8 +17,9 @@ _SHAPES = {"root": 0, "single": 1, "fan_in": 2}
 _FORMS = {"mapping": 2, "list": 3, "tuple": 4}
 
 
-@attrs.frozen
-class Plan:
+class Plan(NamedTuple):
+    # A NamedTuple, not attrs or a dataclass: cheaper to define at import (issue 16).
+
     ids: tuple[str, ...]
     tasks: tuple[Task[Any, Any] | Actor[Any, Any], ...]
     is_actor: tuple[bool, ...]
@@ -61,11 +60,17 @@ def plan_for(workflow: Workflow[Any, Any, Any]) -> Plan:
         for up in node.channel_upstream.values():
             channel_downstream[up.index].append(node.index)
         upstream.append(pairs)
+    # One context class per task class (it depends on nothing else): a scan of 100,000
+    # nodes of one class introspects it once.
+    contexts: dict[type[Any], type[TaskContext[Any, Any, Any]]] = {}
+    for node in nodes:
+        if type(node.task) not in contexts:
+            contexts[type(node.task)] = context_class(node.task)
     plan = Plan(
         ids=tuple(n.id for n in nodes),
         tasks=tuple(n.task for n in nodes),
         is_actor=tuple(n.is_actor for n in nodes),
-        context_classes=tuple(context_class(n.task) for n in nodes),
+        context_classes=tuple(contexts[type(n.task)] for n in nodes),
         shape=tuple(
             _FORMS[n.fan_in_form] if n.input_shape == "fan_in" else _SHAPES[n.input_shape]
             for n in nodes

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic, Literal, TypeVar
 
-import attrs
-
 from molexp.workflow.graph import Node
 
 __all__ = ["RunStatus", "TaskFailure", "WorkflowFailed", "WorkflowResult"]
@@ -16,13 +14,20 @@ S = TypeVar("S")
 RunStatus = Literal["succeeded", "failed"]
 
 
-@attrs.frozen
 class TaskFailure:
     """The first task that failed: its id, the exception and the formatted traceback."""
 
-    task_id: str
-    exception: BaseException
-    traceback: str
+    # A plain class with slots, not attrs or a dataclass: `import molexp` stays near
+    # `import asyncio` (issue 16), and this is built once per failed execution.
+    __slots__ = ("exception", "task_id", "traceback")
+
+    def __init__(self, task_id: str, exception: BaseException, traceback: str) -> None:
+        self.task_id = task_id
+        self.exception = exception
+        self.traceback = traceback
+
+    def __repr__(self) -> str:
+        return f"TaskFailure(task_id={self.task_id!r}, exception={self.exception!r})"
 
     def __str__(self) -> str:
         return f"task {self.task_id!r} failed: {type(self.exception).__name__}: {self.exception}"
@@ -39,12 +44,26 @@ class WorkflowFailed(RuntimeError):
         self.task_id = failure.task_id  # recorded as the failed task of a tracked run
 
 
-@attrs.frozen
 class WorkflowResult(Generic[S]):
     """Outcome of ``WorkflowRuntime.execute``: status, outputs kept, timings, results.
 
     Generic in the workflow's state type, so ``result.state`` is typed.
     """
+
+    # A plain class with slots (see TaskFailure): built once per execution.
+    __slots__ = (
+        "cancelled",
+        "durations",
+        "failure",
+        "not_started",
+        "outputs",
+        "results",
+        "sent",
+        "state",
+        "status",
+        "workflow",
+        "yields",
+    )
 
     workflow: str
     status: RunStatus
@@ -55,14 +74,47 @@ class WorkflowResult(Generic[S]):
     results: Mapping[str, Any]
     """The ``ctx.set_result`` map of this execution."""
     state: S
-    failure: TaskFailure | None = None
-    cancelled: tuple[str, ...] = ()
+    failure: TaskFailure | None
+    cancelled: tuple[str, ...]
     """Tasks that were running when the failure stopped the execution (cancelled)."""
-    not_started: tuple[str, ...] = ()
-    yields: Mapping[str, int] = attrs.field(factory=dict)
+    not_started: tuple[str, ...]
+    yields: Mapping[str, int]
     """Per actor: how many products it yielded (its output is the last one)."""
-    sent: Mapping[str, int] = attrs.field(factory=dict)
+    sent: Mapping[str, int]
     """Per actor: how many messages it sent downstream."""
+
+    def __init__(
+        self,
+        workflow: str,
+        status: RunStatus,
+        outputs: Mapping[str, Any],
+        durations: Mapping[str, float],
+        results: Mapping[str, Any],
+        state: S,
+        failure: TaskFailure | None = None,
+        cancelled: tuple[str, ...] = (),
+        not_started: tuple[str, ...] = (),
+        yields: Mapping[str, int] | None = None,
+        sent: Mapping[str, int] | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.status = status
+        self.outputs = outputs
+        self.durations = durations
+        self.results = results
+        self.state = state
+        self.failure = failure
+        self.cancelled = cancelled
+        self.not_started = not_started
+        self.yields = {} if yields is None else yields
+        self.sent = {} if sent is None else sent
+
+    def __repr__(self) -> str:
+        failure = "" if self.failure is None else f", failure={self.failure!r}"
+        return (
+            f"WorkflowResult(workflow={self.workflow!r}, status={self.status!r}, "
+            f"outputs={len(self.outputs)} tasks{failure})"
+        )
 
     @property
     def ok(self) -> bool:

@@ -32,6 +32,7 @@ from molexp.context import ActorContext, TaskContext
 from molexp.profile import ProfileConfig
 from molexp.runtime.compose import inner_executors, run_composed
 from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
+from molexp.runtime.heap import frozen_heap
 from molexp.runtime.observer import ExecutionObserver
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
@@ -40,7 +41,6 @@ from molexp.workflow.errors import ActorYieldError
 from molexp.workflow.fingerprint import check_fresh
 from molexp.workflow.graph import Workflow
 from molexp.workflow.task import Task
-from molexp.workspace.encoding import dumps, to_json_value
 
 if TYPE_CHECKING:
     from molexp.workspace.run_context import RunContext
@@ -357,6 +357,7 @@ class _Execution:
         self.ready: deque[int] = deque()
         self.workers: set[asyncio.Task[None]] = set()
         self.task_workers = 0  # live workers counted against max_concurrency
+        self.waiting = 0  # of those, spawned but not started yet (see _spawn_ready)
         self.finished = 0
         self.stopping = False
         self.failure: TaskFailure | None = None
@@ -381,7 +382,8 @@ class _Execution:
             self._make_ready(root)
         self._spawn_ready()
         try:
-            await self.done
+            with frozen_heap(len(self.plan.ids)):
+                await self.done
         except asyncio.CancelledError:
             await self._stop()
             raise
@@ -392,8 +394,13 @@ class _Execution:
     # -- scheduling -----------------------------------------------------------------------
 
     def _spawn_ready(self) -> None:
-        while self.ready and self.task_workers < self.limit:
+        # One worker waiting to start is enough (issue 16: a 100k fan-out no longer holds
+        # 100k asyncio tasks at once). A worker whose node finishes without suspending takes
+        # the next ready node itself; when a node suspends, the waiting worker starts and
+        # spawns the next one, so suspended nodes never hold up ready ones.
+        if self.ready and self.waiting == 0 and self.task_workers < self.limit:
             self.task_workers += 1
+            self.waiting += 1
             self.workers.add(asyncio.create_task(self._worker(self.ready.popleft())))
 
     def _make_ready(self, index: int) -> None:
@@ -407,6 +414,9 @@ class _Execution:
 
     async def _worker(self, index: int, *, counted: bool = True) -> None:
         plan = self.plan
+        if counted:
+            self.waiting -= 1
+            self._spawn_ready()
         try:
             while True:
                 try:
@@ -567,6 +577,9 @@ class _Execution:
         name = actor.record_messages
         if name is None or self.run_context is None:
             return None
+        # Imported here: an in-memory run never loads the workspace layer (import time).
+        from molexp.workspace.encoding import dumps, to_json_value
+
         log = self.run_context.bind_task(task_id, workflow=self.workflow.name).log(name)
         what = f"actor {task_id!r} message recorded to log {name!r}"
 

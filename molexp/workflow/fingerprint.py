@@ -15,8 +15,6 @@ types are covered statically (the edge checks compare each upstream's declared o
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,6 +56,9 @@ def wiring_fingerprint(workflow: Workflow[Any, Any, Any]) -> str:
                 [[key, up.id] for key, up in node.channel_upstream.items()],
             ]
         )
+    import hashlib  # here, not at the top: `import molexp` stays near `import asyncio`
+    import json
+
     blob = json.dumps([workflow.name, nodes], separators=(",", ":")).encode()
     digest = hashlib.sha256(blob).hexdigest()[:16]
     workflow._fingerprint_cache = (len(workflow), digest)  # type: ignore[attr-defined]

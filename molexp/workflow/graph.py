@@ -195,6 +195,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         """The module that created the workflow (``molexp gen`` generates a module's own)."""
         self._nodes: list[Node[Any]] = []
         self._by_id: dict[str, Node[Any]] = {}
+        self._declared_types: dict[Any, Any] = {}  # per task class: see edge_misfits
 
     # -- declaration --------------------------------------------------------------------
 
@@ -372,7 +373,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         run; undecidable edges (Protocols, generics, unions) are left to the checkers."""
         from molexp.workflow.introspect import edge_misfits
 
-        misfits = edge_misfits(task, node_id, upstream, shape)  # type: ignore[arg-type]
+        misfits = edge_misfits(task, node_id, upstream, shape, self._declared_types)  # type: ignore[arg-type]
         if misfits:
             raise WorkflowDefinitionError(
                 f"workflow {self.name!r}, edge {misfits[0]}"

@@ -250,10 +250,17 @@ def declared_output_type(task: AnyTask, bindings: typing.Mapping[Any, Any] | Non
     return args[1] if args is not None else Any
 
 
-def node_output_type(node: Any, bindings: typing.Mapping[Any, Any] | None = None) -> Any:
+def node_output_type(
+    node: Any,
+    bindings: typing.Mapping[Any, Any] | None = None,
+    memo: dict[Any, Any] | None = None,
+) -> Any:
     """What a node gives the tasks after it: its task's declared output, or for a map node
-    (``wf.map``) the list of its element task's outputs."""
-    produced = declared_output_type(node.task, bindings)
+    (``wf.map``) the list of its element task's outputs. ``memo``: see ``edge_misfits``."""
+    if bindings is None:
+        produced = _memoized(memo, "output", node.task, declared_output_type)
+    else:
+        produced = declared_output_type(node.task, bindings)
     if getattr(node, "map", None) is not None:
         return list[produced]  # type: ignore[valid-type]
     return produced
@@ -483,15 +490,58 @@ def _unqualified(tp: Any) -> Any:
     return tp
 
 
+def _memoized(
+    memo: dict[Any, Any] | None, what: str, task: AnyTask, read: typing.Callable[[AnyTask], Any]
+) -> Any:
+    """``read(task)``, remembered in ``memo`` per task class and parameterization (what the
+    declared types depend on), so a scan of 100,000 nodes of one class reads them once.
+    A ``TypeResolutionError`` is remembered and raised again, like the value."""
+    if memo is None:
+        return read(task)
+    key = (what, type(task), getattr(task, "__orig_class__", None))
+    try:
+        found = memo.get(key, memo)
+    except TypeError:  # an unhashable parameterization: not remembered
+        return read(task)
+    if found is memo:
+        try:
+            found = read(task)
+        except TypeResolutionError as exc:
+            found = exc
+        memo[key] = found
+    if isinstance(found, TypeResolutionError):
+        raise found
+    return found
+
+
+def _fits(memo: dict[Any, Any] | None, produced: Any, expected: Any) -> bool | None:
+    """``fits_nominally``, remembered in ``memo`` per pair of types."""
+    if memo is None:
+        return fits_nominally(produced, expected)
+    key = ("fits", produced, expected)
+    try:
+        found: bool | None = memo[key]
+    except KeyError:
+        found = memo[key] = fits_nominally(produced, expected)
+    except TypeError:  # unhashable types: not remembered
+        found = fits_nominally(produced, expected)
+    return found
+
+
 def edge_misfits(
-    task: AnyTask, node_id: str, upstream: typing.Mapping[str, Any], shape: str
+    task: AnyTask,
+    node_id: str,
+    upstream: typing.Mapping[str, Any],
+    shape: str,
+    memo: dict[Any, Any] | None = None,
 ) -> list[str]:
     """The edges into ``task`` whose declared types cannot fit, decided between plain
     classes only (see ``fits_nominally``), described in words (upstream, key, downstream,
-    both types). Nothing is reported where the types are not both plain classes."""
+    both types). Nothing is reported where the types are not both plain classes.
+    ``memo`` (one per workflow) remembers the declared types of each task class."""
     if shape not in ("single", "fan_in") or isinstance(task, Actor):
         return []
-    declared = declared_input_type(task)
+    declared = _memoized(memo, "input", task, declared_input_type)
     if declared is NOT_DECLARED:
         return []
     slots: dict[str, Any] = {}
@@ -516,10 +566,10 @@ def edge_misfits(
         if key not in slots:
             continue
         try:
-            produced = node_output_type(node)
+            produced = node_output_type(node, memo=memo)
         except TypeResolutionError:
             continue
-        if fits_nominally(produced, slots[key]) is False:
+        if _fits(memo, produced, slots[key]) is False:
             target = f"{node_id}[{key!r}]" if shape == "fan_in" else node_id
             found.append(
                 f"{node.id} -> {target}: {type(node.task).__qualname__} "
