@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Generic
 
-import attrs
 from typing_extensions import TypeVar
 
 from molexp.context import TaskContext
@@ -38,12 +37,18 @@ InT = TypeVar("InT", default=Any)
 OutT = TypeVar("OutT", default=Any)
 
 
-@attrs.frozen
 class MapSpec:
     """How a node maps its task over its upstream's sequence."""
 
-    max_concurrency: int | None = None
-    """At most this many elements run at once (None: the execution's limit)."""
+    # A slotted plain class, not attrs: an in-memory run does not import attrs (issue 16).
+    __slots__ = ("max_concurrency",)
+
+    def __init__(self, max_concurrency: int | None = None) -> None:
+        self.max_concurrency = max_concurrency
+        """At most this many elements run at once (None: the execution's limit)."""
+
+    def __repr__(self) -> str:
+        return f"MapSpec(max_concurrency={self.max_concurrency!r})"
 
 
 def element_id(node_id: str, index: int) -> str:
