@@ -387,7 +387,7 @@ def log_lines(lines: Iterable[str]) -> tuple[str, dict[str, list[tuple[float, fl
     x_key = next((k for k in _X_KEYS if k in keys and all(k in p for p in parsed)), "")
     series = {}
     for key in keys:
-        if key == x_key:
+        if x_key and key == x_key:
             continue
         points = [
             (p[x_key] if x_key else float(i), p[key]) for i, p in enumerate(parsed) if key in p

@@ -1,0 +1,178 @@
+"""The report's data layer and renderer, without a browser: log parsing, replica cells,
+per-task records, the graph's layers, and the page's embedded data."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+from molexp import Task, TaskContext, Workflow
+from molexp.report import collect, render_html
+from molexp.report.data import (
+    GraphEdge,
+    GraphNode,
+    GraphSpec,
+    graph_from_record,
+    graph_from_workflow,
+    log_lines,
+    parse_log_line,
+    task_timings,
+)
+from molexp.report.graph import collapse, layers
+from molexp.workspace import Workspace
+
+
+def test_parse_log_line_forms() -> None:
+    assert parse_log_line("-4.25") == {"": -4.25}
+    assert parse_log_line("step=3 energy=-4.2e0 T: 300") == {
+        "step": 3.0,
+        "energy": -4.2,
+        "T": 300.0,
+    }
+    assert parse_log_line('{"step": 2, "md": {"energy": -1.5}, "note": "x"}') == {
+        "step": 2.0,
+        "md.energy": -1.5,
+    }
+    assert parse_log_line("starting production") == {}
+    assert parse_log_line("") == {}
+    assert parse_log_line("NaN") == {}  # JSON's NaN is no point to draw
+
+
+def test_log_lines_use_a_step_key_as_x_when_every_line_has_it() -> None:
+    x_key, series = log_lines(
+        ["begin", "step=0 energy=-1 pressure=2", "step=5 energy=-2", "step=10 energy=-3"]
+    )
+    assert x_key == "step"
+    assert series == {"energy": [(0.0, -1.0), (5.0, -2.0), (10.0, -3.0)]}  # pressure: 1 point
+    x_key, series = log_lines(["1.5", "2.5", "text", "3.5"])
+    assert x_key == "" and series == {"": [(0.0, 1.5), (1.0, 2.5), (2.0, 3.5)]}
+
+
+def test_task_timings_accept_a_mapping_or_a_list() -> None:
+    mapping = task_timings(
+        {"tasks": {"prepare": {"status": "succeeded", "duration_s": 0.25, "attempts": 1}}}
+    )
+    assert [(t.task, t.seconds, t.status, t.attempts) for t in mapping] == [
+        ("prepare", 0.25, "succeeded", 1)
+    ]
+    listed = task_timings(
+        {"tasks": [{"id": "relax", "seconds": 2, "status": "failed", "attempts": [{}, {}]}]}
+    )
+    assert [(t.task, t.seconds, t.status, t.attempts) for t in listed] == [
+        ("relax", 2.0, "failed", 2)
+    ]
+    assert task_timings({}) == [] and task_timings({"tasks": "nonsense"}) == []
+
+
+class Prepare(Task):
+    async def execute(self, ctx: TaskContext) -> int:
+        return 1
+
+
+class Combine(Task):
+    async def execute(self, ctx: TaskContext) -> int:
+        return 2
+
+
+def test_graph_from_a_workflow_and_its_layers() -> None:
+    wf = Workflow("g")
+    a = wf.add(Prepare(), name="a")
+    b = wf.add(Prepare(), after=a, name="b")
+    c = wf.add(Prepare(), after=a, name="c")
+    wf.add(Combine(), after={"left": b, "right": c}, name="d")
+    graph = graph_from_workflow(wf)
+    assert [(n.id, n.label) for n in graph.nodes] == [
+        ("a", "Prepare"),
+        ("b", "Prepare"),
+        ("c", "Prepare"),
+        ("d", "Combine"),
+    ]
+    assert {(e.source, e.target, e.label) for e in graph.edges} == {
+        ("a", "b", ""),
+        ("a", "c", ""),
+        ("b", "d", "left"),
+        ("c", "d", "right"),
+    }
+    assert layers(graph) == [["a"], ["b", "c"], ["d"]]
+    assert graph_from_record(graph.to_json()) == graph  # the recorded form reads back
+
+
+def test_map_elements_are_folded_in_a_large_graph() -> None:
+    nodes = [GraphNode("root", "R"), *(GraphNode(f"relax[{i}]", "Relax") for i in range(3))]
+    edges = [GraphEdge("root", f"relax[{i}]") for i in range(3)]
+    folded = collapse(GraphSpec("m", tuple(nodes), tuple(edges)))
+    assert [n.id for n in folded.nodes] == ["root", "relax[*]"]
+    assert [(e.source, e.target) for e in folded.edges] == [("root", "relax[*]")]
+
+
+ENERGY = {(300, 0): -4.30, (300, 1): -4.32, (300, 2): -4.31, (400, 0): -4.40, (400, 1): -4.44}
+
+
+@pytest.fixture
+def scan(tmp_path: Path) -> Workspace:
+    ws = Workspace(tmp_path / "ws")
+    experiment = ws.project("p").experiment("scan")
+    for (temperature, seed), energy in ENERGY.items():
+        run = experiment.add_run(
+            {"temperature": temperature, "seed": seed, "label": "</script><b>x"},
+            run_id=f"t{temperature}-s{seed}",
+        )
+        with run.start() as rc:
+            rc.set_result("energy", energy)
+            log = rc.log("md")
+            for step in range(3):
+                log.append(f"step={step * 10} energy={energy + step}")
+            rc.artifact.save("final.json", {"T": temperature})
+    return ws
+
+
+def test_sweep_cells_are_replica_means_with_standard_errors(scan: Workspace) -> None:
+    runs = scan.project("p").experiment("scan").runs()
+    data = collect(runs, title="scan", report_folder=scan.root)
+    assert data.params == ("seed", "temperature")  # label: the same in every run
+    assert data.constants == {"label": "</script><b>x"}
+    (plot,) = data.sweeps
+    assert (plot.result, plot.param) == ("energy", "temperature")
+    (series,) = plot.series
+    for point in series.points:
+        values = [e for (t, _), e in ENERGY.items() if t == point.x]
+        assert point.mean == pytest.approx(statistics.fmean(values))
+        assert point.stderr == pytest.approx(statistics.stdev(values) / len(values) ** 0.5)
+        assert point.n == len(values)
+    (log,) = data.logs
+    assert (log.log, log.key, log.x_key, len(log.lines)) == ("md", "energy", "step", 5)
+    assert {a.name for a in data.artifacts} == {"final.json"}
+    assert all(a.href.endswith("artifacts/final.json") for a in data.artifacts)
+
+
+def test_page_embeds_its_data_safely(scan: Workspace) -> None:
+    runs = scan.project("p").experiment("scan").runs()
+    data = collect(runs, title="scan <&>", report_folder=scan.root)
+    html = render_html(data)
+    # A param value holding </script> cannot end the data block or inject markup.
+    assert html.count("</script>") == 1
+    assert "<b>x" not in html
+    embedded = re.search(
+        r'<script type="application/json" id="molexp-report-data">(.*?)</script>', html, re.S
+    )
+    assert embedded is not None
+    assert json.loads(embedded.group(1)) == data.to_json()
+    assert "scan &lt;&amp;&gt;" in html
+    # offline: nothing in the page points at a network location
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+
+
+def test_timings_and_status_show_on_a_single_run_page(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    run = ws.project("p").experiment("e").add_run({"x": 1}, run_id="one")
+    with run.start():
+        pass
+    data = collect([run], title="one", report_folder=tmp_path)
+    assert data.timings == ()
+    html = render_html(data)
+    assert "No per-task times were recorded for this run." in html
+    assert "give it with <code>molexp report ... --workflow" in html
