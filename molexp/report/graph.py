@@ -71,8 +71,8 @@ def graph_svg(graph: GraphSpec) -> str:
     by_id = {n.id: n for n in graph.nodes}
     rows = layers(graph)
     widest = max((len(r) for r in rows), default=1)
-    width = max(4.0, 2.1 * widest)
-    height = max(1.6, 1.05 * len(rows))
+    width = max(3.0, 2.1 * widest)
+    height = max(1.4, 1.0 * len(rows))
     position: dict[str, tuple[float, float]] = {}
     for depth, row in enumerate(rows):
         for index, node_id in enumerate(row):

@@ -78,7 +78,8 @@ def sweep_svg(plot: SweepPlot) -> str:
 
 def log_svg(series: LogSeries) -> str:
     """One line per run (a legend when there are several)."""
-    with _figure(series.id, 5.2, 3.0) as figure:
+    legend = len(series.lines) > 1
+    with _figure(series.id, 6.6 if legend else 5.2, 3.0) as figure:
         axes = figure.add_subplot()
         for index, line in enumerate(series.lines):
             (drawn,) = axes.plot(
@@ -91,8 +92,8 @@ def log_svg(series: LogSeries) -> str:
             drawn.set_gid(f"{series.id}-line-{index}")
         axes.set_xlabel(series.x_key or "line")
         axes.set_ylabel(series.key or series.log)
-        if len(series.lines) > 1:
-            axes.legend(fontsize=6, frameon=False, ncols=2 if len(series.lines) > 6 else 1)
+        if legend:  # beside the plot: over it, a dozen runs would hide the lines
+            axes.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
         return to_svg(figure)
 
 

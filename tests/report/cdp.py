@@ -9,6 +9,7 @@ evaluate JavaScript, take a screenshot.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shutil
@@ -170,9 +171,13 @@ def open_browser(executable: str) -> Iterator[Browser]:
     from_browser_r, from_browser_w = os.pipe()
     profile = tempfile.mkdtemp(prefix="molexp-chromium-")
 
-    def child_fds() -> None:  # fd 3: commands in, fd 4: answers out
-        os.dup2(to_browser_r, 3)
-        os.dup2(from_browser_w, 4)
+    def child_fds() -> None:
+        # fd 3: commands in, fd 4: answers out. Moved above 10 first, so that placing one
+        # cannot overwrite the other; dup2 makes the copies inheritable (the pipes' own
+        # descriptors are close-on-exec, like every other one of this process).
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser_r, from_browser_w)]
+        os.dup2(high[0], 3)
+        os.dup2(high[1], 4)
 
     proc = subprocess.Popen(
         [
@@ -180,6 +185,7 @@ def open_browser(executable: str) -> Iterator[Browser]:
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--hide-scrollbars",
             "--no-first-run",
             "--disable-extensions",
             "--disable-background-networking",
@@ -189,7 +195,7 @@ def open_browser(executable: str) -> Iterator[Browser]:
             "about:blank",
         ],
         preexec_fn=child_fds,  # noqa: PLW1509 - only dup2 before exec
-        pass_fds=(3, 4),  # kept open after child_fds moved the pipe ends there
+        close_fds=False,  # only inheritable descriptors (3 and 4, and stdio) reach chromium
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
