@@ -18,7 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _cdp() -> object:
-    spec = importlib.util.spec_from_file_location("molexp_cdp", REPO / "tests" / "report" / "cdp.py")
+    spec = importlib.util.spec_from_file_location(
+        "molexp_cdp", REPO / "tests" / "report" / "cdp.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -51,7 +53,12 @@ def main() -> int:
             )
             chromium.call(
                 "Emulation.setDeviceMetricsOverride",
-                {"width": 1200, "height": int(bottom) + 10, "deviceScaleFactor": 1, "mobile": False},
+                {
+                    "width": 1200,
+                    "height": int(bottom) + 10,
+                    "deviceScaleFactor": 1,
+                    "mobile": False,
+                },
                 session=session,
             )
             png = chromium.screenshot(session)
