@@ -7,6 +7,7 @@ uses (``molexp.cli.run_table``), so the report and the terminal agree.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -308,13 +309,17 @@ def sweep_plots(rows: Sequence[RunRow]) -> list[SweepPlot]:
 
 # -- numeric log series -----------------------------------------------------------------------
 
-_PAIR = re.compile(r"([A-Za-z_][\w.\-]*)\s*[=:]\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\b")
+_PAIR = re.compile(
+    r"([A-Za-z_][\w./\-]*)(?:\s*[=:]\s*|\s+)"  # a name, then `=`, `:` or a space
+    r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?=[\s,;]|$)"  # a number ending there
+)
 
 
 def parse_log_line(line: str) -> dict[str, float]:
-    """The numbers of one log line: ``-4.2`` -> ``{"": -4.2}``; ``step=3 energy=-4.2`` (or
-    ``energy: -4.2``) -> ``{"step": 3.0, "energy": -4.2}``; a JSON object -> its numeric
-    values. Anything else -> ``{}``."""
+    """The numbers of one log line: ``-4.2`` -> ``{"": -4.2}``; ``step=3 energy=-4.2``,
+    ``step: 3, energy: -4.2`` or ``sweep 10 energy/N -4.2`` -> ``{"step": 3.0, ...}`` (a
+    name, then ``=``, ``:`` or a space, then a number); a JSON object -> its numeric values.
+    Anything else -> ``{}``."""
     text = line.strip()
     if not text:
         return {}
@@ -375,16 +380,22 @@ class LogSeries:
 _X_KEYS = ("step", "sweep", "iteration", "iter", "epoch", "frame", "time", "t")
 
 
+def _increasing(key: str, parsed: Sequence[Mapping[str, float]]) -> bool:
+    """``key`` is on every line and grows strictly: a step counter, not a step size."""
+    values = [p[key] for p in parsed if key in p]
+    return len(values) == len(parsed) and all(a < b for a, b in itertools.pairwise(values))
+
+
 def log_lines(lines: Iterable[str]) -> tuple[str, dict[str, list[tuple[float, float]]]]:
     """The numeric series of one log file: (x key, {key: points}) for every key that appears
-    on at least two lines; x is a ``step``-like key present on every such line, else the line
-    number (from 0)."""
+    on at least two lines; x is a ``step``-like key present on every line and strictly
+    increasing (a counter: ``step``, ``sweep``, ``iteration``, ...), else the line number."""
     parsed = [parse_log_line(line) for line in lines]
     parsed = [p for p in parsed if p]
     keys: dict[str, None] = {}
     for values in parsed:
         keys.update(dict.fromkeys(values))
-    x_key = next((k for k in _X_KEYS if k in keys and all(k in p for p in parsed)), "")
+    x_key = next((k for k in _X_KEYS if k in keys and _increasing(k, parsed)), "")
     series = {}
     for key in keys:
         if x_key and key == x_key:

@@ -37,6 +37,9 @@ def test_parse_log_line_forms() -> None:
         "step": 2.0,
         "md.energy": -1.5,
     }
+    assert parse_log_line("sweep 10 energy/N -3.7192") == {"sweep": 10.0, "energy/N": -3.7192}
+    assert parse_log_line("step: 3, T: 1.5e2;") == {"step": 3.0, "T": 150.0}
+    assert parse_log_line("run2 finished in 3s") == {}  # 3s is not a number
     assert parse_log_line("starting production") == {}
     assert parse_log_line("") == {}
     assert parse_log_line("NaN") == {}  # JSON's NaN is no point to draw
@@ -48,6 +51,16 @@ def test_log_lines_use_a_step_key_as_x_when_every_line_has_it() -> None:
     )
     assert x_key == "step"
     assert series == {"energy": [(0.0, -1.0), (5.0, -2.0), (10.0, -3.0)]}  # pressure: 1 point
+    # the lj_fluid example's log: `step` is an MC step size there, `sweep` the counter
+    x_key, series = log_lines(
+        [
+            "sweep 50 energy/N -4.6656 acceptance 0.37 step 0.310",
+            "sweep 100 energy/N -4.1686 acceptance 0.52 step 0.291",
+        ]
+    )
+    assert x_key == "sweep"
+    assert series["energy/N"] == [(50.0, -4.6656), (100.0, -4.1686)]
+    assert series["step"] == [(50.0, 0.31), (100.0, 0.291)]
     x_key, series = log_lines(["1.5", "2.5", "text", "3.5"])
     assert x_key == "" and series == {"": [(0.0, 1.5), (1.0, 2.5), (2.0, 3.5)]}
 
