@@ -464,6 +464,8 @@ class ReportData:
     """The params shown: those that differ (all when one run)."""
     constants: dict[str, Any]
     """Params with one value in every run (not columns of the table)."""
+    config: dict[str, Any]
+    """A one-run report: the run's resolved profile config, flattened (else empty)."""
     results: tuple[str, ...]
     cells: tuple[dict[str, Any], ...]
     """``cell_summary``: replicas grouped, mean ± standard error per result."""
@@ -483,6 +485,7 @@ class ReportData:
             "title": self.title,
             "params": list(self.params),
             "constants": self.constants,
+            "config": self.config,
             "results": list(self.results),
             "runs": [row.to_json(self.params, self.results) for row in self.rows],
             "cells": list(self.cells),
@@ -597,6 +600,7 @@ def collect(
         rows=tuple(rows),
         params=tuple(params),
         constants=constants,
+        config=flatten(dict(runs[0].config)) if len(runs) == 1 else {},
         results=tuple(results),
         cells=tuple(cells),
         sweeps=tuple(sweep_plots(rows)),

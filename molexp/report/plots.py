@@ -110,7 +110,8 @@ def timings_svg(timings: Sequence[TaskTiming]) -> str:
             seconds,
             color=[colors.get(t.status or "", "#4a72b0") for t in timed],
         )
-        bars.set_gid("timings-bars")
+        for bar, timing in zip(bars, timed, strict=True):
+            bar.set_gid(f"timing-{timing.task}")
         axes.set_yticks(range(len(timed)), names)
         axes.invert_yaxis()
         axes.set_xlabel("seconds")

@@ -8,6 +8,7 @@ import re
 import statistics
 from pathlib import Path
 
+import attrs
 import pytest
 
 from molexp import Task, TaskContext, Workflow
@@ -179,13 +180,38 @@ def test_page_embeds_its_data_safely(scan: Workspace) -> None:
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
 
 
-def test_timings_and_status_show_on_a_single_run_page(tmp_path: Path) -> None:
+def test_single_run_page_config_and_timings(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
     run = ws.project("p").experiment("e").add_run({"x": 1}, run_id="one")
-    with run.start():
+    with run.start(profile={"md": {"dt": 0.5}, "seed": 7}):
         pass
     data = collect([run], title="one", report_folder=tmp_path)
     assert data.timings == ()
+    assert data.params == ("x",) and data.config == {"md.dt": 0.5, "seed": 7}
     html = render_html(data)
+    assert '<tr><td><code>md.dt</code></td><td class="num">0.5</td></tr>' in html
     assert "No per-task times were recorded for this run." in html
     assert "give it with <code>molexp report ... --workflow" in html
+
+    # a run that recorded per-task records (run.json "tasks") gets the bars and the table
+    timed = attrs.evolve(
+        data,
+        timings=tuple(
+            task_timings(
+                {
+                    "tasks": {
+                        "prepare": {"status": "succeeded", "duration_s": 0.004, "attempts": 1},
+                        "relax": {"status": "failed", "duration_s": 2.5, "attempts": 3},
+                    }
+                }
+            )
+        ),
+    )
+    html = render_html(timed)
+    assert 'id="timing-prepare"' in html and 'id="timing-relax"' in html  # the bars
+    assert re.search(
+        r'<tr data-task="relax"><td>relax</td><td class="num">2.50 s</td>'
+        r'<td class="status-failed">failed</td><td class="num">3</td></tr>',
+        html,
+    )
+    assert '<td class="num">4.0 ms</td>' in html
