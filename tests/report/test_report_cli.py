@@ -78,11 +78,14 @@ def test_output_is_a_folder_or_workspace_missing(workspace: Path, tmp_path: Path
 
 
 def test_import_molexp_does_not_import_the_report_libraries() -> None:
+    """Neither ``import molexp`` nor the CLI's parser nor ``import molexp.report`` loads
+    jinja2 or matplotlib: only building a report does."""
     proc = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys, molexp, molexp.cli.main; molexp.cli.main.build_parser(); "
+            "import molexp.report; "
             "print(sorted(m for m in ('jinja2', 'matplotlib') if m in sys.modules))",
         ],
         capture_output=True,
