@@ -230,11 +230,14 @@ class SweepPlot:
     result: str
     param: str
     series: tuple[SweepSeries, ...]
+    lines_total: int
+    """Lines before ``MAX_SWEEP_GROUPS`` kept the first ones."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "kind": "sweep",
+            "lines_total": self.lines_total,
             "result": self.result,
             "param": self.param,
             "series": [
@@ -303,7 +306,7 @@ def sweep_plots(rows: Sequence[RunRow]) -> list[SweepPlot]:
                 SweepSeries(label, tuple(sorted(points, key=lambda p: p.x)))
                 for label, points in sorted(groups.items())[:MAX_SWEEP_GROUPS]
             )
-            plots.append(SweepPlot(f"sweep-{len(plots)}", result, param, series))
+            plots.append(SweepPlot(f"sweep-{len(plots)}", result, param, series, len(groups)))
     return plots
 
 

@@ -150,7 +150,7 @@ def test_sweep_cells_are_replica_means_with_standard_errors(scan: Workspace) -> 
     assert data.params == ("seed", "temperature")  # label: the same in every run
     assert data.constants == {"label": "</script><b>x"}
     (plot,) = data.sweeps
-    assert (plot.result, plot.param) == ("energy", "temperature")
+    assert (plot.result, plot.param, plot.lines_total) == ("energy", "temperature", 1)
     (series,) = plot.series
     for point in series.points:
         values = [e for (t, _), e in ENERGY.items() if t == point.x]
@@ -215,3 +215,18 @@ def test_single_run_page_config_and_timings(tmp_path: Path) -> None:
         html,
     )
     assert '<td class="num">4.0 ms</td>' in html
+
+
+def test_many_lines_are_capped_and_said_so(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    experiment = ws.project("p").experiment("grid")
+    for a in range(12):
+        for b in (1, 2):
+            run = experiment.add_run({"a": a, "b": b}, run_id=f"a{a}-b{b}")
+            with run.start() as rc:
+                rc.set_result("y", a * b)
+    data = collect(experiment.runs(), title="grid", report_folder=tmp_path)
+    by_param = {p.param: p for p in data.sweeps}
+    assert (len(by_param["b"].series), by_param["b"].lines_total) == (10, 12)  # a line per a
+    assert (len(by_param["a"].series), by_param["a"].lines_total) == (2, 2)
+    assert "(the first 10 of 12 lines)" in render_html(data)
