@@ -13,11 +13,12 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _cdp() -> object:
+def _cdp() -> Any:
     spec = importlib.util.spec_from_file_location(
         "molexp_cdp", REPO / "tests" / "report" / "cdp.py"
     )
@@ -31,8 +32,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "report.png")
     args = parser.parse_args()
-    cdp: object = _cdp()
-    browser = cdp.chromium_path()  # type: ignore[attr-defined]
+    cdp = _cdp()
+    browser = cdp.chromium_path()
     if browser is None:
         sys.exit("chromium is not installed (Debian: apt-get install chromium)")
     doc = (REPO / "docs" / "report.md").read_text()
@@ -44,7 +45,7 @@ def main() -> int:
         for number, block in enumerate(blocks, 1):
             exec(compile(block, f"report.md python block {number}", "exec"), namespace)
         page = Path(folder, "report.html")
-        with cdp.open_browser(browser) as chromium:  # type: ignore[attr-defined]
+        with cdp.open_browser(browser) as chromium:
             session, seen = chromium.load(page.as_uri(), width=1200, height=900)
             if seen.console_errors or seen.exceptions or len(seen.requests) != 1:
                 sys.exit(f"the page misbehaved: {seen.__dict__}")

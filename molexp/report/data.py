@@ -137,7 +137,7 @@ class TaskTiming:
     task: str
     seconds: float | None
     status: str | None
-    attempts: int | None
+    attempt: int | None
     runs: int = 1
     """How many runs the figure is the mean of (an experiment's report)."""
 
@@ -146,10 +146,15 @@ _SECONDS_KEYS = ("duration_s", "seconds", "duration")
 
 
 def task_timings(info: Mapping[str, Any]) -> list[TaskTiming]:
-    """The per-task records of one ``run.json`` (key ``tasks``): a mapping
-    ``{task_id: {"status", "duration_s" | "seconds" | "duration", "attempts"}}`` or a list of
-    such records with ``id``/``task_id``/``task``. Empty when the run recorded none."""
-    raw = info.get("tasks")
+    """The per-task records of one ``run.json``: ``execution.tasks`` (what ``molexp run``
+    records: ``{task_id: {"status", "duration", "attempt"}}``), else a top-level ``tasks``
+    of that shape or a list of such records with ``id``/``task_id``/``task``. The time may
+    be ``duration``, ``duration_s`` or ``seconds``; ``attempt`` the run attempt that ran
+    the task, or ``attempts`` a count (or a list) of tries. Empty when none was recorded."""
+    execution = info.get("execution")
+    raw = execution.get("tasks") if isinstance(execution, Mapping) else None
+    if raw is None:
+        raw = info.get("tasks")
     entries: list[tuple[str, Mapping[str, Any]]] = []
     if isinstance(raw, Mapping):
         entries = [(str(k), v) for k, v in raw.items() if isinstance(v, Mapping)]
@@ -169,7 +174,7 @@ def task_timings(info: Mapping[str, Any]) -> list[TaskTiming]:
             ),
             None,
         )
-        attempts = record.get("attempts")
+        attempts = record.get("attempt", record.get("attempts"))
         if isinstance(attempts, list):
             attempts = len(attempts)
         timings.append(
@@ -498,7 +503,7 @@ class ReportData:
                     "task": t.task,
                     "seconds": t.seconds,
                     "status": t.status,
-                    "attempts": t.attempts,
+                    "attempt": t.attempt,
                     "runs": t.runs,
                 }
                 for t in self.timings

@@ -66,17 +66,27 @@ def test_log_lines_use_a_step_key_as_x_when_every_line_has_it() -> None:
     assert x_key == "" and series == {"": [(0.0, 1.5), (1.0, 2.5), (2.0, 3.5)]}
 
 
-def test_task_timings_accept_a_mapping_or_a_list() -> None:
-    mapping = task_timings(
-        {"tasks": {"prepare": {"status": "succeeded", "duration_s": 0.25, "attempts": 1}}}
+def test_task_timings_from_the_execution_record_or_a_tasks_key() -> None:
+    # what `molexp run` records in run.json (`execution`, per task: status, duration, attempt)
+    recorded = task_timings(
+        {
+            "execution": {
+                "workflow": "w",
+                "tasks": {
+                    "prepare": {"status": "succeeded", "duration": 0.25, "attempt": 1},
+                    "relax": {"status": "cancelled", "duration": None, "attempt": 2},
+                },
+            }
+        }
     )
-    assert [(t.task, t.seconds, t.status, t.attempts) for t in mapping] == [
-        ("prepare", 0.25, "succeeded", 1)
+    assert [(t.task, t.seconds, t.status, t.attempt) for t in recorded] == [
+        ("prepare", 0.25, "succeeded", 1),
+        ("relax", None, "cancelled", 2),
     ]
     listed = task_timings(
         {"tasks": [{"id": "relax", "seconds": 2, "status": "failed", "attempts": [{}, {}]}]}
     )
-    assert [(t.task, t.seconds, t.status, t.attempts) for t in listed] == [
+    assert [(t.task, t.seconds, t.status, t.attempt) for t in listed] == [
         ("relax", 2.0, "failed", 2)
     ]
     assert task_timings({}) == [] and task_timings({"tasks": "nonsense"}) == []
@@ -193,15 +203,18 @@ def test_single_run_page_config_and_timings(tmp_path: Path) -> None:
     assert "No per-task times were recorded for this run." in html
     assert "give it with <code>molexp report ... --workflow" in html
 
-    # a run that recorded per-task records (run.json "tasks") gets the bars and the table
+    # a run that recorded per-task records (run.json "execution") gets the bars and a table
     timed = attrs.evolve(
         data,
         timings=tuple(
             task_timings(
                 {
-                    "tasks": {
-                        "prepare": {"status": "succeeded", "duration_s": 0.004, "attempts": 1},
-                        "relax": {"status": "failed", "duration_s": 2.5, "attempts": 3},
+                    "execution": {
+                        "tasks": {
+                            "prepare": {"status": "succeeded", "duration": 0.004, "attempt": 1},
+                            "relax": {"status": "failed", "duration": 2.5, "attempt": 3},
+                            "report": {"status": "not started", "duration": None},
+                        }
                     }
                 }
             )
@@ -215,6 +228,7 @@ def test_single_run_page_config_and_timings(tmp_path: Path) -> None:
         html,
     )
     assert '<td class="num">4.0 ms</td>' in html
+    assert '<td class="status-not-started">not started</td>' in html
 
 
 def test_many_lines_are_capped_and_said_so(tmp_path: Path) -> None:
