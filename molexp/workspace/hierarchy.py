@@ -20,6 +20,8 @@ from molexp.workspace.runfile import new_run_document
 from molexp.workspace.scope_assets import ScopeAssets
 
 if TYPE_CHECKING:
+    from molexp.profile import ProfileConfig
+    from molexp.sweeps import RunSet
     from molexp.workspace.assets import Asset
     from molexp.workspace.workspace import Workspace
 
@@ -147,6 +149,25 @@ class Experiment:
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
         return self.workspace.store.find_asset(self.key, name, kind)
+
+    def sweep(
+        self,
+        workflow: Any,
+        *,
+        grid: Mapping[str, Any] | None = None,
+        zip: Mapping[str, Any] | None = None,
+        replicas: int | None = None,
+        config: ProfileConfig | Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> RunSet:
+        """One run of ``workflow`` per cell of ``grid`` (x ``zip``) x replica; see
+        ``molexp.sweeps.sweep``. Run the set with ``.execute(parallel=N)``."""
+        # The sweep runs workflows, a layer above this one: imported only when called.
+        from molexp.sweeps import sweep
+
+        return sweep(
+            self, workflow, grid=grid, zip=zip, replicas=replicas, config=config, **options
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Experiment) and (self.workspace.root, self.key) == (
