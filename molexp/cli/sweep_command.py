@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -235,12 +236,14 @@ async def _execute(runs: Any, args: argparse.Namespace, executor: Any, on_done: 
 
 
 def _source(path: Path | None) -> str:
-    return "" if path is None else str(path)
+    """The profile file as the user would type it: relative when below here."""
+    if path is None:
+        return ""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _default_workspace() -> str:
-    import os
-
     from molexp.cli.common import DEFAULT_WORKSPACE
 
     return os.environ.get("MOLEXP_WORKSPACE", DEFAULT_WORKSPACE)

@@ -95,5 +95,5 @@ def test_bad_sweeps_exit_2_with_one_line_and_create_nothing(
 ) -> None:
     proc = _molexp(project, "sweep", "toy_workflow.py", *extra)
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr == f"error: {message.format(toml=project / 'molexp.toml')}\n"
+    assert proc.stderr == f"error: {message.format(toml='molexp.toml')}\n"
     assert not (project / "molexp-workspace" / "projects").exists()
