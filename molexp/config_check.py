@@ -9,12 +9,33 @@ every key: there is nothing to check against.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import difflib
+import os
+import typing
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["OverrideError", "check_override", "declared_paths", "type_name"]
+import attrs
+
+from molexp.profile import ConfigError, ProfileConfig
+
+__all__ = [
+    "OverrideError",
+    "check_config_class",
+    "check_override",
+    "check_overrides",
+    "class_paths",
+    "declared_paths",
+    "declared_tables",
+    "type_name",
+]
+
+_FROM_CLASS = object()
+"""The declared value of a key known from a config class only (any value fits here; the
+class's own check, ``check_config_class``, decides)."""
 
 
 class OverrideError(ValueError):
@@ -111,3 +132,78 @@ def _nearest(key: str, declared: Iterable[str]) -> str:
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def class_paths(cls: type[Any], prefix: str = "") -> dict[str, Any]:
+    """The dotted key paths an attrs class or dataclass declares (nested ones included)."""
+    if attrs.has(cls):
+        names = [field.name for field in attrs.fields(cls)]
+    elif dataclasses.is_dataclass(cls):
+        names = [field.name for field in dataclasses.fields(cls)]
+    else:
+        return {}
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:
+        hints = {}
+    found: dict[str, Any] = {}
+    for name in names:
+        path = f"{prefix}.{name}" if prefix else name
+        found[path] = _FROM_CLASS
+        inner = hints.get(name)
+        if isinstance(inner, type):
+            found.update(class_paths(inner, path))
+    return found
+
+
+def declared_tables(profile_path: Path | None) -> list[Mapping[str, Any]]:
+    """The tables of a profile file (``[defaults]``, then each profile), or none."""
+    from molexp.profile_file import ProfileFile
+
+    if profile_path is None:
+        return []
+    loaded = ProfileFile.load(profile_path)
+    profiles = [{k: v for k, v in p.items() if k != "extends"} for p in loaded.profiles.values()]
+    return [loaded.defaults, *profiles]
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to here when it is below here, else as given."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def check_overrides(
+    overrides: Iterable[str],
+    profile_path: Path | None,
+    config_type: type[Any] | None = None,
+    *,
+    what: str = "-s",
+) -> None:
+    """Check ``-s key=value`` texts against the profile file's keys and types and the
+    config class's keys (``OverrideError`` naming the key and the nearest known one)."""
+    from molexp.profile_file import parse_override
+
+    known = declared_paths(*declared_tables(profile_path))
+    sources = [shown_path(profile_path)] if profile_path is not None else []
+    if config_type is not None:
+        for key, value in class_paths(config_type).items():
+            known.setdefault(key, value)
+        sources.append(config_type.__name__)
+    for text in overrides:
+        path, value = parse_override(text)
+        check_override(".".join(path), value, known, what=what, source=" or ".join(sources))
+
+
+def check_config_class(config: ProfileConfig, config_type: type[Any] | None) -> None:
+    """Raise ``OverrideError`` (one line, every problem) when ``config`` does not fit the
+    workflow's declared config class."""
+    if config_type is None:
+        return
+    try:
+        config.as_(config_type)
+    except ConfigError as exc:
+        where = f"profile {config.name!r}" if config.name else "config"
+        raise OverrideError(
+            f"{where} does not fit {config_type.__name__}: {'; '.join(exc.problems)}"
+        ) from None

@@ -82,6 +82,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_handler(args: argparse.Namespace) -> int:
+    from molexp.config_check import OverrideError, check_config_class, check_overrides
     from molexp.profile_file import ProfileError, find_profile_file, parse_override, resolve_profile
     from molexp.workflow.errors import WorkflowLoadError
     from molexp.workflow.loader import load_workflow
@@ -93,12 +94,15 @@ def run_handler(args: argparse.Namespace) -> int:
     try:
         workflow, loaded = load_workflow(args.workflow)
         profile_file = args.profile_file or find_profile_file(loaded.file)
+        # Unknown keys (nearest known one named) and ill-typed values fail before the run.
+        check_overrides(args.overrides, profile_file, workflow.config_type)
         config = resolve_profile(profile_file, args.profile, args.overrides)
+        check_config_class(config, workflow.config_type)
         params: dict[str, Any] = {}
         for text in args.params:
             path, value = parse_override(text)
             params[".".join(path)] = value
-    except (WorkflowLoadError, ProfileError, tomllib.TOMLDecodeError) as exc:
+    except (WorkflowLoadError, ProfileError, OverrideError, tomllib.TOMLDecodeError) as exc:
         return error(str(exc))
     placement = _Placement()
     if args.dask:

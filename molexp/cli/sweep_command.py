@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tomllib
 from pathlib import Path
@@ -99,14 +98,16 @@ def register(subparsers: Any) -> None:
 
 
 def sweep_handler(args: argparse.Namespace) -> int:
-    from molexp.config_check import OverrideError, check_override, declared_paths
-    from molexp.profile_file import (
-        ProfileError,
-        ProfileFile,
-        find_profile_file,
-        parse_override,
-        resolve_profile,
+    from molexp.config_check import (
+        OverrideError,
+        check_override,
+        check_overrides,
+        class_paths,
+        declared_paths,
+        declared_tables,
+        shown_path,
     )
+    from molexp.profile_file import ProfileError, find_profile_file, resolve_profile
     from molexp.sweeps import SweepError, parse_values, sweep
     from molexp.workflow.errors import WorkflowLoadError
     from molexp.workflow.loader import load_workflow
@@ -123,21 +124,23 @@ def sweep_handler(args: argparse.Namespace) -> int:
     try:
         workflow, loaded = load_workflow(args.workflow)
         profile_path = args.profile_file or find_profile_file(loaded.file)
-        tables: list[Any] = []
-        if profile_path is not None:
-            profile_file = ProfileFile.load(profile_path)
-            tables = [profile_file.defaults, *profile_file.profiles.values()]
+        tables = declared_tables(profile_path)
+        check_overrides(args.overrides, profile_path, workflow.config_type)
         known = declared_paths(*tables)
-        for text in args.overrides:
-            path, value = parse_override(text)
-            check_override(".".join(path), value, known, source=_source(profile_path))
+        if workflow.config_type is not None:
+            for key, value in class_paths(workflow.config_type).items():
+                known.setdefault(key, value)
+        sources = [] if profile_path is None else [shown_path(profile_path)]
+        if workflow.config_type is not None:
+            sources.append(workflow.config_type.__name__)
+        source = " or ".join(sources)
         base = resolve_profile(profile_path, args.profile, args.overrides)
         grid = dict(parse_values(text, option="--grid") for text in args.grid)
         zipped = dict(parse_values(text, option="--zip") for text in args.zip)
         for option, space in (("--grid", grid), ("--zip", zipped)):
             for key, values in space.items():
                 for value in values:
-                    check_override(key, value, known, what=option, source=_source(profile_path))
+                    check_override(key, value, known, what=option, source=source)
     except (WorkflowLoadError, ProfileError, OverrideError, SweepError) as exc:
         return error(str(exc))
     except tomllib.TOMLDecodeError as exc:
@@ -235,15 +238,9 @@ async def _execute(runs: Any, args: argparse.Namespace, executor: Any, on_done: 
             await executor.release()
 
 
-def _source(path: Path | None) -> str:
-    """The profile file as the user would type it: relative when below here."""
-    if path is None:
-        return ""
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
-
-
 def _default_workspace() -> str:
+    import os
+
     from molexp.cli.common import DEFAULT_WORKSPACE
 
     return os.environ.get("MOLEXP_WORKSPACE", DEFAULT_WORKSPACE)

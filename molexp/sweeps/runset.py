@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
-from molexp.config_check import OverrideError, check_override, declared_paths
+from molexp.config_check import (
+    OverrideError,
+    check_config_class,
+    check_override,
+    class_paths,
+    declared_paths,
+)
 from molexp.profile import ProfileConfig
 from molexp.profile_file import deep_merge
 from molexp.sweeps.grid import SweepError, cells
@@ -221,6 +227,10 @@ def sweep(
     ):
         raise SweepError(f"replicas must be a positive integer, got {replicas!r}")
     known = declared_paths(*(declared if declared is not None else [base]))
+    config_type: type[Any] | None = getattr(workflow, "config_type", None)
+    if config_type is not None:
+        for key, value in class_paths(config_type).items():
+            known.setdefault(key, value)
     for cell in space:
         for key, value in cell.items():
             try:
@@ -250,7 +260,8 @@ def sweep(
                 params.update(replica=replica, seed=run_seed)
             try:
                 cell_config = ProfileConfig(data, name=base.name)
-            except TypeError as exc:
+                check_config_class(cell_config, config_type)
+            except (TypeError, OverrideError) as exc:
                 raise SweepError(f"cell {cell}: {exc}") from None
             plans.append((params, cell_config, replica, run_seed))
     return RunSet(workflow, _materialize(experiment, workflow, plans, list(tags)))

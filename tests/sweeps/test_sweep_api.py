@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
+from molexp import Workflow
 from molexp.sweeps import SweepError, cells, parse_values
 from molexp.workspace import Workspace
 
-from .toy_workflow import wf
+from .toy_workflow import Energy, wf
 
 BASE = {"temperature": 1.0, "seed": 7, "md": {"steps": 10, "dt": 0.5}}
 
@@ -103,3 +105,29 @@ def test_run_ids_differ_between_experiments(tmp_path: Path) -> None:
     a = ws.project("p").experiment("a").sweep(wf, grid={"temperature": [1.0]}, config=BASE)
     b = ws.project("p").experiment("b").sweep(wf, grid={"temperature": [1.0]}, config=BASE)
     assert a[0].id != b[0].id
+
+
+@attrs.frozen
+class MD:
+    steps: int
+    dt: float
+
+
+@attrs.frozen
+class Config:
+    temperature: float
+    seed: int
+    md: MD
+
+
+def test_a_declared_config_class_checks_every_cell(tmp_path: Path) -> None:
+    typed = Workflow("typed", config=Config)
+    typed.add(Energy())
+    experiment = Workspace(tmp_path / "ws").project("p").experiment("typed")
+    with pytest.raises(SweepError, match=r"md.stpes: unknown config key; did you mean 'md.steps'"):
+        experiment.sweep(typed, grid={"md.stpes": [1]}, config=BASE)
+    with pytest.raises(SweepError, match=r"does not fit Config: extra fields found \(extra\)"):
+        experiment.sweep(typed, grid={"temperature": [1.0]}, config={**BASE, "extra": 1})
+    assert experiment.runs() == []
+    runs = experiment.sweep(typed, grid={"md.steps": [1, 2]}, config=BASE)
+    assert runs.execute().ok and [r.results["steps"] for r in runs] == [1, 2]
