@@ -15,7 +15,6 @@ from molexp.cli.common import (
     DEFAULT_WORKSPACE,
     add_workspace_argument,
     error,
-    format_size,
     format_value,
 )
 
@@ -295,15 +294,10 @@ def _summary(run: Any, result: Any, workspace: str) -> None:
             print(f"  {task_id:<{width}}  {seconds:8.3f} s")
         for task_id in result.cancelled:
             print(f"  {task_id:<{width}}  cancelled")
-    assets = run.assets()
-    if assets:
-        print(f"assets ({len(assets)}):")
-        for asset in assets:
-            producer = asset.producer.task_id if asset.producer and asset.producer.task_id else "-"
-            print(
-                f"  {asset.kind:<10} {asset.name} v{asset.version}  "
-                f"{format_size(asset.size)}  by {producer}"
-            )
+    from molexp.cli.asset_summary import asset_lines
+
+    for line in asset_lines(run.assets()):  # grouped when there are many
+        print(line)
     results = run.results
     if results:
         print("results:")

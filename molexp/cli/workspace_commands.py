@@ -54,15 +54,26 @@ def register(subparsers: Any) -> None:
     _run_filters(runs)
     runs.set_defaults(handler=runs_list)
 
-    assets = subparsers.add_parser("assets", help="query the asset catalog")
+    assets = subparsers.add_parser(
+        "assets",
+        help="query the asset catalog",
+        description="List recorded assets (newest first) with the path to open: an "
+        "artifact's latest version is shown under its plain name (artifacts/NAME), older "
+        "versions at their immutable copy.",
+    )
     add_workspace_argument(assets)
     assets.add_argument("--kind", help="artifact, log, checkpoint, data")
-    assets.add_argument("--name")
-    assets.add_argument("--producer-task", metavar="TASK")
+    assets.add_argument(
+        "--name", help="asset name, or a glob over names: 'relaxed/*', '*.json' (quote it)"
+    )
+    assets.add_argument(
+        "--producer-task", metavar="TASK", help="only assets written by this task id"
+    )
     assets.add_argument("--run", metavar="RUN", help="run id, a unique prefix, or 'latest'")
-    assets.add_argument("--experiment")
-    assets.add_argument("--project")
-    assets.add_argument("--limit", type=int, default=50)
+    assets.add_argument("--experiment", help="only assets of this experiment (and its runs)")
+    assets.add_argument("--project", help="only assets of this project (and below)")
+    assets.add_argument("--limit", type=int, default=50, help="at most this many assets (50)")
+    assets.add_argument("--json", action="store_true", help="print JSON instead of a table")
     assets.set_defaults(handler=assets_query)
 
     catalog = subparsers.add_parser("catalog", help="maintain the workspace catalog")
@@ -328,20 +339,30 @@ def runs_show(args: argparse.Namespace) -> int:
 
 
 def assets_query(args: argparse.Namespace) -> int:
+    import fnmatch
+
+    pattern = args.name if args.name and any(c in args.name for c in "*?[") else None
     try:
         ws = _workspace(args)
         run_id = _resolve(ws, args.run).id if args.run is not None else None
         found = ws.catalog.query_assets(
             kind=args.kind,
-            name=args.name,
+            name=None if pattern else args.name,
             producer_task=args.producer_task,
             run=run_id,
             experiment=args.experiment,
             project=args.project,
-            limit=args.limit,
+            limit=None if pattern else args.limit,
         )
     except (LookupError, ValueError) as exc:
         return error(str(exc))
+    if pattern is not None:
+        found = [a for a in found if fnmatch.fnmatchcase(a.name, pattern)]
+        if args.limit is not None and args.limit >= 0:
+            found = found[: args.limit]
+    if args.json:
+        print(json.dumps([_asset_json(a) for a in found], indent=2))
+        return 0
     if not found:
         print("no assets")
         return 0
@@ -352,12 +373,59 @@ def assets_query(args: argparse.Namespace) -> int:
             a.producer.task_id if a.producer and a.producer.task_id else "-",
             a.run_id or a.scope,
             format_size(a.size),
-            str(a.path),
+            _shown(user_path(a)),
         ]
         for a in found
     ]
     print(table(["KIND", "NAME", "TASK", "RUN", "SIZE", "PATH"], rows))
     return 0
+
+
+def user_path(asset: Any) -> Any:
+    """The path a person opens: an artifact's plain-name view (``artifacts/NAME``) when it
+    is this version, else the version's own file (older versions, logs, checkpoints)."""
+    import os
+    from pathlib import Path
+
+    path = Path(asset.path)
+    if path.parent.name != ".versions":
+        return path
+    latest = path.parent.parent / asset.name
+    try:
+        if os.path.samefile(latest, path):
+            return latest
+    except OSError:
+        pass
+    return path
+
+
+def _shown(path: Any) -> str:
+    """Relative to here when it is below here, else absolute."""
+    import os
+
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _asset_json(asset: Any) -> dict[str, Any]:
+    producer = asset.producer
+    return {
+        "kind": asset.kind,
+        "name": asset.name,
+        "version": asset.version,
+        "path": str(user_path(asset)),
+        "version_path": str(asset.path),
+        "size": asset.size,
+        "sha256": asset.sha256,
+        "media_type": asset.media_type,
+        "created_at": asset.created_at.isoformat(),
+        "scope": asset.scope,
+        "project": asset.project,
+        "experiment": asset.experiment,
+        "run_id": asset.run_id,
+        "task_id": producer.task_id if producer else None,
+        "tags": list(asset.tags),
+    }
 
 
 def catalog_rebuild(args: argparse.Namespace) -> int:
