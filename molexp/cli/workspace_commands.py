@@ -188,6 +188,8 @@ def _run_table(
     return table(headers, body)
 
 
+_KINDS = ("artifact", "log", "checkpoint", "data")
+
 _MAX_RESULT_COLUMNS = 6
 """``runs list`` shows at most this many results (``runs compare`` shows them all)."""
 
@@ -429,22 +431,33 @@ def _asset_json(asset: Any) -> dict[str, Any]:
 
 
 def catalog_rebuild(args: argparse.Namespace) -> int:
+    from collections import Counter
+
     _quiet_damaged_warnings()
     try:
-        catalog = _workspace(args).catalog
+        ws = _workspace(args)
+        catalog = ws.catalog
         report = catalog.rebuild()
         damaged = catalog.damaged_runs()
+        runs = catalog.query_runs(limit=None)
+        statuses = Counter(str(run.status) for run in runs)
+        experiments = {(run.project_name, run.experiment_name) for run in runs}
+        kinds = {kind: catalog.count_assets(kind=kind) for kind in _KINDS}
     except LookupError as exc:
         return error(str(exc))
-    interrupted = report.runs_interrupted
+    by_status = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    by_kind = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)
+    print(f"catalog rebuilt from the files in {args.workspace}:")
     print(
-        f"catalog rebuilt: {report.records_indexed} asset records from "
-        f"{report.manifests_synced} manifests, {report.runs_synced} run(s)"
-        + (
-            f" ({len(interrupted)} found interrupted: {', '.join(interrupted)})"
-            if interrupted
-            else ""
-        )
+        f"  runs:    {report.runs_synced} run(s) in {len(experiments)} experiment(s)"
+        + (f": {by_status}" if by_status else "")
     )
+    print(
+        f"  assets:  {report.records_indexed} records from {report.manifests_synced} "
+        f"manifest(s)" + (f": {by_kind}" if by_kind else "")
+    )
+    interrupted = report.runs_interrupted
+    if interrupted:
+        print(f"  found interrupted (their process is gone): {', '.join(interrupted)}")
     _print_damaged(damaged)
     return 0
