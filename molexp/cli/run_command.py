@@ -32,7 +32,9 @@ def register(subparsers: Any) -> None:
             "succeeded, 1 it failed, 2 usage or input error, 130 interrupted."
         ),
     )
-    parser.add_argument("workflow", metavar="WORKFLOW")
+    parser.add_argument(
+        "workflow", metavar="WORKFLOW", help="path/to/workflow.py[:name] or package.module[:name]"
+    )
     add_workspace_argument(parser)
     parser.add_argument("--project", default="default", help="project name (default: default)")
     parser.add_argument("--experiment", help="experiment name (default: the workflow's name)")
@@ -60,7 +62,9 @@ def register(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="a run parameter recorded in run.json (TOML literal, else a string)",
     )
-    parser.add_argument("--max-concurrency", type=int, metavar="N")
+    parser.add_argument(
+        "--max-concurrency", type=int, metavar="N", help="at most N task bodies at once"
+    )
     parser.add_argument(
         "--dask",
         metavar="ADDRESS",
