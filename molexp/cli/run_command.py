@@ -133,6 +133,8 @@ def run_handler(args: argparse.Namespace) -> int:
 
     def announce(run: Any) -> None:
         holder.append(run)
+        if args.overrides:  # `molexp runs show` marks these keys of the resolved config
+            run.annotate("overrides", _override_map(args.overrides))
         where = f"{args.project}/{experiment.name}/{run.id}"
         profile_text = f"profile {config.name!r}" if config.name else "no profile"
         on = ""
@@ -167,6 +169,12 @@ def run_handler(args: argparse.Namespace) -> int:
         return 1
     _summary(holder[0], result, args.workspace)
     return 0 if result.ok else 1
+
+
+def _override_map(texts: list[str]) -> dict[str, Any]:
+    from molexp.profile_file import parse_override
+
+    return {".".join(path): value for path, value in map(parse_override, texts)}
 
 
 def _not_a_folder(path: Path) -> Path | None:

@@ -328,6 +328,8 @@ def runs_show(args: argparse.Namespace) -> int:
             print(f"{title}:")
             for key, value in mapping.items():
                 print(f"  {key} = {format_value(value)}")
+    for line in show_config_and_tasks(run):
+        print(line)
     error_ = run.error
     if error_ is not None:
         where = f"task {error_.task_id}: " if error_.task_id else ""
@@ -338,6 +340,44 @@ def runs_show(args: argparse.Namespace) -> int:
         for asset in assets:
             print(f"  {asset.kind:<10} {asset.name} v{asset.version}  {format_size(asset.size)}")
     return 0
+
+
+def show_config_and_tasks(run: Any) -> list[str]:
+    """``runs show``'s resolved config (keys set by ``-s`` or by the sweep cell marked
+    ``*``) and per-task status and times, from run.json's ``overrides``/``execution``."""
+    info = run.info()
+    config = flatten(run.config.to_json())
+    lines: list[str] = []
+    if config:
+        given = info.get("overrides")
+        marked = set(given) if isinstance(given, dict) else set()
+        params = flatten(run.params)
+        marked |= {k for k, v in params.items() if k in config and config[k] == v}
+        note = " (* set by -s or the sweep cell)" if marked & set(config) else ""
+        lines.append(f"config{note}:")
+        for key, value in config.items():
+            lines.append(f"  {key} = {format_value(value)}{' *' if key in marked else ''}")
+    execution = info.get("execution")
+    if isinstance(execution, dict):
+        lines.append(
+            f"recorded:   molexp {execution.get('molexp_version')}, workflow "
+            f"{execution.get('workflow')!r} (graph {execution.get('graph_fingerprint')}), "
+            f"git {execution.get('git_commit') or '-'}"
+        )
+        tasks = execution.get("tasks")
+        if isinstance(tasks, dict) and tasks:
+            lines.append(f"tasks (attempt {execution.get('attempt')}):")
+            width = max(len(str(t)) for t in tasks)
+            for task_id, entry in tasks.items():
+                seconds = entry.get("duration") if isinstance(entry, dict) else None
+                status = entry.get("status") if isinstance(entry, dict) else "?"
+                took = f"{seconds:9.3f} s" if isinstance(seconds, (int, float)) else "        -"
+                attempt = entry.get("attempt") if isinstance(entry, dict) else None
+                lines.append(
+                    f"  {task_id:<{width}}  {status:<11} {took}"
+                    + (f"  (attempt {attempt})" if attempt is not None else "")
+                )
+    return lines
 
 
 def assets_query(args: argparse.Namespace) -> int:
