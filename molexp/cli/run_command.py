@@ -16,6 +16,7 @@ from molexp.cli.common import (
     add_workspace_argument,
     error,
     format_value,
+    resolve_workspace,
 )
 
 __all__ = ["register"]
@@ -118,6 +119,7 @@ def run_handler(args: argparse.Namespace) -> int:
 
     from molexp.workspace import Workspace, WorkspaceError
 
+    resolve_workspace(args, loaded.file)  # molexp.toml's workspace = "DIR" when not given
     not_folder = _not_a_folder(Path(args.workspace).expanduser())
     if not_folder is not None:
         return error(f"--workspace {args.workspace}: {not_folder} is a file, not a folder")

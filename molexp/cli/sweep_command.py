@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from molexp.cli.common import add_workspace_argument, error
+from molexp.cli.common import add_workspace_argument, error, resolve_workspace
 
 __all__ = ["register"]
 
@@ -148,6 +148,7 @@ def sweep_handler(args: argparse.Namespace) -> int:
 
     from molexp.workspace import Workspace, WorkspaceError
 
+    resolve_workspace(args, loaded.file)  # molexp.toml's workspace = "DIR" when not given
     try:
         experiment = (
             Workspace(args.workspace)

@@ -8,7 +8,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from molexp.cli.common import add_workspace_argument, error, format_size, format_value, table
+from molexp.cli.common import (
+    add_workspace_argument,
+    error,
+    format_size,
+    format_value,
+    resolve_workspace,
+    table,
+)
 from molexp.cli.run_table import (
     RunRow,
     cell_summary,
@@ -109,6 +116,7 @@ def _workspace(args: argparse.Namespace) -> Any:
 
     from molexp.workspace import Workspace
 
+    resolve_workspace(args)  # molexp.toml's workspace = "DIR" (from here up) when not given
     root = Path(args.workspace)
     if root.exists() and not root.is_dir():
         raise LookupError(f"--workspace {args.workspace} is a file, not a workspace folder")
