@@ -98,6 +98,18 @@ def main() -> int:
             create <= scaled,
             f"raw floor {raw:.3f} s (ratio {create / raw:.1f}x)",
         )
+        scratch = Workspace(base / "scratch", fsync=False).project("bench").experiment("sweep")
+        start = time.perf_counter()
+        scratch.sweep(wf, grid={"a": a_values, "b": b_values}, config=config)
+        no_fsync = time.perf_counter() - start
+        _report(
+            f"create {n} runs, fsync=False workspace",
+            no_fsync,
+            "s",
+            "-",
+            True,
+            "what is not waiting on the disk",
+        )
         start = time.perf_counter()
         report = runs.execute(parallel=4)
         execute = time.perf_counter() - start
