@@ -275,23 +275,34 @@ def _materialize(
 ) -> list[SweepCell]:
     from molexp.workspace import RunNotFoundError, RunStateError
 
-    out: list[SweepCell] = []
     seen: set[str] = set()
-    for params, config, replica, run_seed in plans:
+    found: list[tuple[str, Run | None]] = []
+    for params, config, replica, _ in plans:
         run_id = cell_run_id(experiment, workflow.name, params, config, replica)
         if run_id in seen:
             raise SweepError(f"two cells resolve to the same config: {params}")
         seen.add(run_id)
-        added = False
         try:
-            run = experiment.run(run_id)
+            found.append((run_id, experiment.run(run_id)))
         except RunNotFoundError:
+            found.append((run_id, None))
+    missing = [
+        (run_id, plan[0]) for (run_id, run), plan in zip(found, plans, strict=True) if not run
+    ]
+    created: dict[str, Run] = {}
+    try:
+        created = {run.id: run for run in experiment.add_runs(missing, tags=tags)}
+    except RunStateError:  # another sweep created some meanwhile: one at a time then
+        for run_id, params in missing:
             try:
-                run = experiment.add_run(params, run_id=run_id, tags=tags)
-                added = True
-            except RunStateError:  # another sweep created it meanwhile
-                run = experiment.run(run_id)
-        out.append(SweepCell(params, config, replica, run_seed, run, added))
+                created[run_id] = experiment.add_run(params, run_id=run_id, tags=tags)
+            except RunStateError:
+                pass
+    out: list[SweepCell] = []
+    for (run_id, run), (params, config, replica, run_seed) in zip(found, plans, strict=True):
+        added = run_id in created
+        chosen = created[run_id] if added else run or experiment.run(run_id)
+        out.append(SweepCell(params, config, replica, run_seed, chosen, added))
     return out
 
 

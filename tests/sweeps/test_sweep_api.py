@@ -131,3 +131,21 @@ def test_a_declared_config_class_checks_every_cell(tmp_path: Path) -> None:
     assert experiment.runs() == []
     runs = experiment.sweep(typed, grid={"md.steps": [1, 2]}, config=BASE)
     assert runs.execute().ok and [r.results["steps"] for r in runs] == [1, 2]
+
+
+def test_add_runs_creates_many_and_leaves_nothing_half_made(tmp_path: Path) -> None:
+    from molexp.workspace import RunStateError
+
+    experiment = Workspace(tmp_path / "ws").project("p").experiment("batch")
+    runs = experiment.add_runs([("a1", {"x": 1}), ("a2", {"x": 2})], tags=["t"])
+    assert [(r.id, r.params, r.status.value, r.tags) for r in runs] == [
+        ("a1", {"x": 1}, "pending", ("t",)),
+        ("a2", {"x": 2}, "pending", ("t",)),
+    ]
+    with pytest.raises(RunStateError, match="run id 'a2' already exists"):
+        experiment.add_runs([("b1", {}), ("a2", {})])
+    assert sorted(r.id for r in experiment.runs()) == ["a1", "a2"]
+    assert not (experiment.path / "runs" / "b1").exists()
+    other = Workspace(tmp_path / "ws").project("p").experiment("other")
+    with pytest.raises(RunStateError, match="run ids are unique per workspace"):
+        other.add_runs([("a1", {})])
