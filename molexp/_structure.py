@@ -28,8 +28,8 @@ def _strict(kind: type[Any], accepted: tuple[type[Any], ...]) -> Any:
 
 
 @cache
-def _converter() -> cattrs.Converter:
-    converter = cattrs.Converter(detailed_validation=True)
+def _converter(forbid_extra: bool = False) -> cattrs.Converter:
+    converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=forbid_extra)
     converter.register_structure_hook(bool, _strict(bool, (bool,)))
     converter.register_structure_hook(int, _strict(int, (int,)))
     converter.register_structure_hook(float, _strict(float, (int, float)))
@@ -44,14 +44,21 @@ def _format(exc: BaseException, type_: Any) -> str:
 
 
 def structure_strict(
-    data: Any, cls: type[T], where: str, error: _ErrorFactory, *, path: str = "$"
+    data: Any,
+    cls: type[T],
+    where: str,
+    error: _ErrorFactory,
+    *,
+    path: str = "$",
+    forbid_extra: bool = False,
 ) -> T:
     """Structure ``data`` into ``cls``; on failure raise ``error`` listing every problem.
 
     ``path`` prefixes each problem's key path (``md.steps``), ``where`` heads the message.
+    ``forbid_extra``: a key the class does not declare is a problem too.
     """
     try:
-        return _converter().structure(data, cls)
+        return _converter(forbid_extra).structure(data, cls)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
         if isinstance(exc, cattrs.BaseValidationError):
             problems = cattrs.transform_error(exc, path=path, format_exception=_format)

@@ -161,11 +161,13 @@ class ProfileConfig(Mapping[str, Any]):
         thawed: dict[str, Any] = _thaw(self._data)
         return thawed
 
-    def as_(self, cls: type[T], *, section: str | None = None) -> T:
+    def as_(self, cls: type[T], *, section: str | None = None, allow_unknown: bool = False) -> T:
         """Structure the config (or its ``section`` table) into an attrs/dataclass ``cls``.
 
-        Keys the class does not declare are ignored (a profile serves many tasks); every
-        missing or ill-typed field is reported in one ``ConfigError``.
+        Every missing or ill-typed field, and every key the class does not declare (a typo
+        such as ``max_stpes`` would otherwise be silently ignored), is reported in one
+        ``ConfigError``. ``allow_unknown=True`` ignores undeclared keys instead (a config
+        whose table serves several classes).
         """
         from molexp._structure import structure_strict
 
@@ -177,7 +179,9 @@ class ProfileConfig(Mapping[str, Any]):
                     raise ConfigError(f"{where} has no table {section!r}", [f"missing {section}"])
                 data = data[part]
             where = f"{where} [{section}]"
-        return structure_strict(data, cls, where, ConfigError, path=section or "config")
+        return structure_strict(
+            data, cls, where, ConfigError, path=section or "config", forbid_extra=not allow_unknown
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The data as plain JSON (dates as ISO strings): what runs record and hash."""

@@ -123,6 +123,8 @@ class ProfileFile:
         self.path = path
         self.defaults = dict(defaults)
         self.profiles = dict(profiles)
+        self.workspace: Path | None = None
+        """``workspace = "DIR"``: where runs go (relative to the file's folder)."""
 
     @classmethod
     def load(cls, path: str | Path) -> ProfileFile:
@@ -139,11 +141,17 @@ class ProfileFile:
             raise ProfileError(f"profile file {path} is not valid TOML: {exc}") from exc
         if path.name == "pyproject.toml":
             document = document.get("tool", {}).get("molexp", {})
-        unknown = sorted(set(document) - {"defaults", "profiles"})
+        unknown = sorted(set(document) - {"defaults", "profiles", "workspace"})
         if unknown:
             raise ProfileError(
                 f"profile file {path}: unknown top-level table(s) {', '.join(unknown)}; "
-                "expected [defaults] and [profiles.<name>]"
+                'expected [defaults] and [profiles.<name>] (and workspace = "DIR")'
+            )
+        workspace = document.get("workspace")
+        if workspace is not None and (not isinstance(workspace, str) or not workspace):
+            raise ProfileError(
+                f"profile file {path}: workspace must be a folder path (a string), "
+                f"not {workspace!r}"
             )
         defaults = document.get("defaults", {})
         profiles = document.get("profiles", {})
@@ -162,7 +170,10 @@ class ProfileFile:
                     f"profile file {path}: {title} {bad}; configs are recorded as JSON, "
                     "which has no NaN or Infinity"
                 )
-        return cls(path, defaults, profiles)
+        loaded = cls(path, defaults, profiles)
+        if workspace is not None:  # relative to the file's folder, wherever molexp runs
+            loaded.workspace = (path.parent / Path(workspace).expanduser()).resolve()
+        return loaded
 
     @property
     def names(self) -> list[str]:

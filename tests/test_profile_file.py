@@ -139,8 +139,16 @@ class MDConfig:
 
 
 def test_typed_view_structures_a_section() -> None:
-    cfg = ProfileConfig({"md": {"steps": 10, "dt": 1, "extra": "ignored"}}, name="quick")
+    cfg = ProfileConfig({"md": {"steps": 10, "dt": 1}}, name="quick")
     assert cfg.as_(MDConfig, section="md") == MDConfig(steps=10, dt=1.0)
+
+
+def test_typed_view_rejects_keys_the_class_does_not_declare_unless_allowed() -> None:
+    cfg = ProfileConfig({"md": {"steps": 10, "dt": 1, "max_stpes": 5}}, name="quick")
+    with pytest.raises(ConfigError) as info:
+        cfg.as_(MDConfig, section="md")
+    assert info.value.problems == ["extra fields found (max_stpes) @ md"]
+    assert cfg.as_(MDConfig, section="md", allow_unknown=True) == MDConfig(steps=10, dt=1.0)
 
 
 def test_typed_view_reports_every_problem_at_once() -> None:

@@ -14,6 +14,7 @@ __all__ = [
     "error",
     "format_size",
     "format_value",
+    "resolve_workspace",
     "table",
 ]
 
@@ -30,6 +31,31 @@ def add_workspace_argument(parser: argparse.ArgumentParser, *, inherit: bool = F
         metavar="DIR",
         help=f"workspace folder (default: $MOLEXP_WORKSPACE or ./{DEFAULT_WORKSPACE})",
     )
+
+
+def resolve_workspace(args: argparse.Namespace, start: Any = None) -> str:
+    """The workspace folder: ``--workspace``, else ``$MOLEXP_WORKSPACE``, else the
+    ``workspace = "DIR"`` of the nearest molexp.toml (or [tool.molexp]) from ``start`` (the
+    workflow file; default: the current folder) up, else ./molexp-workspace. Sets
+    ``args.workspace`` to it."""
+    given: str = args.workspace
+    if given != DEFAULT_WORKSPACE or "MOLEXP_WORKSPACE" in os.environ:
+        return given
+    from pathlib import Path
+
+    from molexp.profile_file import ProfileError, ProfileFile, find_profile_file
+
+    found = find_profile_file(start if start is not None else Path.cwd())
+    if found is None:
+        return given
+    try:
+        declared = ProfileFile.load(found).workspace
+    except ProfileError:
+        return given  # the command that reads the profile reports it
+    if declared is not None:
+        relative = os.path.relpath(declared)
+        args.workspace = str(declared) if relative.startswith("..") else relative
+    return str(args.workspace)
 
 
 def error(message: str, code: int = 2) -> int:

@@ -158,10 +158,12 @@ def _gen(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def _report_check(artifacts: list[Artifact]) -> int:
+def _report_check(artifacts: list[Artifact], problems: list[str] | None = None) -> int:
+    """Print each generated file's state; 1 when any is stale, missing or orphaned (each
+    appended to ``problems`` as ``"FILE is stale"``)."""
     from molexp_codegen.api import compare, find_orphans
 
-    status = 0
+    found: list[str] = [] if problems is None else problems
     for artifact in artifacts:
         for path, state, diff in compare(artifact):
             shown = os.path.relpath(path)
@@ -169,16 +171,16 @@ def _report_check(artifacts: list[Artifact]) -> int:
                 print(f"{shown} is up to date")
             elif state == "missing":
                 print(f"{shown} is missing: run molexp gen {_source_arg(artifact)}")
-                status = 1
+                found.append(f"{shown} is missing")
             else:
                 print(f"{shown} is stale: run molexp gen {_source_arg(artifact)}")
                 sys.stdout.write(diff)
-                status = 1
+                found.append(f"{shown} is stale")
     folders = [a.path.parent for a in artifacts]
     for orphan in find_orphans(folders, [p for a in artifacts for p, _ in a.files]):
         print(f"{os.path.relpath(orphan)} is orphaned: its workflow module is gone; delete it")
-        status = 1
-    return status
+        found.append(f"{os.path.relpath(orphan)} is orphaned")
+    return 1 if found else 0
 
 
 def _source_arg(artifact: Artifact) -> str:
@@ -196,7 +198,8 @@ def _check(args: argparse.Namespace) -> int:
     if not _have_generator():
         return 2
     artifacts, failed = _plan_all(args)
-    status = _report_check(artifacts)
+    problems: list[str] = []
+    status = _report_check(artifacts, problems)
     if failed:
         return 2
     if not artifacts:
@@ -206,6 +209,13 @@ def _check(args: argparse.Namespace) -> int:
         files, edge_maps = _mypy_targets(artifacts, Path(tmp))
         stub_folders = [str(a.path.parent) for a in artifacts if a.stub]
         mypy_status = _run_mypy([*files, *mypy_args], edge_maps, stub_folders)
+    if problems:
+        # The last line is the verdict: mypy's "Success" above checked the stale contexts.
+        fixes = " ; ".join(dict.fromkeys(f"molexp gen {_source_arg(a)}" for a in artifacts))
+        print(
+            f"molexp check: stale: {', '.join(problems)}; mypy above checked the files as "
+            f"they are, not what molexp gen would write; run: {fixes}"
+        )
     return max(status, mypy_status)
 
 

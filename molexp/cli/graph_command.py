@@ -16,7 +16,9 @@ def register(subparsers: Any) -> None:
         help="print a workflow as a Mermaid flowchart",
         description="Print WORKFLOW (path/to/workflow.py[:name]) as Mermaid, types on the edges.",
     )
-    parser.add_argument("workflow", metavar="WORKFLOW")
+    parser.add_argument(
+        "workflow", metavar="WORKFLOW", help="path/to/workflow.py[:name] or package.module[:name]"
+    )
     parser.add_argument("--no-types", action="store_true", help="leave the types off the edges")
     parser.set_defaults(handler=graph_handler)
 

@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "molexp.cli.workspace_commands",
     "molexp.cli.graph_command",
     "molexp.cli.report_command",
+    "molexp.cli.sweep_command",
 )
 
 

@@ -15,8 +15,8 @@ from molexp.cli.common import (
     DEFAULT_WORKSPACE,
     add_workspace_argument,
     error,
-    format_size,
     format_value,
+    resolve_workspace,
 )
 
 __all__ = ["register"]
@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
             "succeeded, 1 it failed, 2 usage or input error, 130 interrupted."
         ),
     )
-    parser.add_argument("workflow", metavar="WORKFLOW")
+    parser.add_argument(
+        "workflow", metavar="WORKFLOW", help="path/to/workflow.py[:name] or package.module[:name]"
+    )
     add_workspace_argument(parser)
     parser.add_argument("--project", default="default", help="project name (default: default)")
     parser.add_argument("--experiment", help="experiment name (default: the workflow's name)")
@@ -61,7 +63,9 @@ def register(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="a run parameter recorded in run.json (TOML literal, else a string)",
     )
-    parser.add_argument("--max-concurrency", type=int, metavar="N")
+    parser.add_argument(
+        "--max-concurrency", type=int, metavar="N", help="at most N task bodies at once"
+    )
     parser.add_argument(
         "--dask",
         metavar="ADDRESS",
@@ -90,6 +94,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_handler(args: argparse.Namespace) -> int:
+    from molexp.config_check import OverrideError, check_config_class, check_overrides
     from molexp.profile_file import ProfileError, find_profile_file, parse_override, resolve_profile
     from molexp.workflow.errors import WorkflowLoadError
     from molexp.workflow.loader import load_workflow
@@ -105,12 +110,15 @@ def run_handler(args: argparse.Namespace) -> int:
     try:
         workflow, loaded = load_workflow(args.workflow)
         profile_file = args.profile_file or find_profile_file(loaded.file)
+        # Unknown keys (nearest known one named) and ill-typed values fail before the run.
+        check_overrides(args.overrides, profile_file, workflow.config_type)
         config = resolve_profile(profile_file, args.profile, args.overrides)
+        check_config_class(config, workflow.config_type)
         params: dict[str, Any] = {}
         for text in args.params:
             path, value = parse_override(text)
             params[".".join(path)] = value
-    except (WorkflowLoadError, ProfileError, tomllib.TOMLDecodeError) as exc:
+    except (WorkflowLoadError, ProfileError, OverrideError, tomllib.TOMLDecodeError) as exc:
         return error(str(exc))
     placement = _Placement()
     if args.dask:
@@ -129,6 +137,7 @@ def run_handler(args: argparse.Namespace) -> int:
 
     from molexp.workspace import Workspace, WorkspaceError
 
+    resolve_workspace(args, loaded.file)  # molexp.toml's workspace = "DIR" when not given
     not_folder = _not_a_folder(Path(args.workspace).expanduser())
     if not_folder is not None:
         return error(f"--workspace {args.workspace}: {not_folder} is a file, not a folder")
@@ -144,6 +153,8 @@ def run_handler(args: argparse.Namespace) -> int:
 
     def announce(run: Any) -> None:
         holder.append(run)
+        if args.overrides:  # `molexp runs show` marks these keys of the resolved config
+            run.annotate("overrides", _override_map(args.overrides))
         where = f"{args.project}/{experiment.name}/{run.id}"
         profile_text = f"profile {config.name!r}" if config.name else "no profile"
         on = ""
@@ -181,6 +192,12 @@ def run_handler(args: argparse.Namespace) -> int:
         return 1
     _summary(holder[0], result, args.workspace)
     return 0 if result.ok else 1
+
+
+def _override_map(texts: list[str]) -> dict[str, Any]:
+    from molexp.profile_file import parse_override
+
+    return {".".join(path): value for path, value in map(parse_override, texts)}
 
 
 def _not_a_folder(path: Path) -> Path | None:
@@ -331,15 +348,10 @@ def _summary(run: Any, result: Any, workspace: str) -> None:
             print(f"  {task_id:<{width}}  {seconds:8.3f} s")
         for task_id in result.cancelled:
             print(f"  {task_id:<{width}}  cancelled")
-    assets = run.assets()
-    if assets:
-        print(f"assets ({len(assets)}):")
-        for asset in assets:
-            producer = asset.producer.task_id if asset.producer and asset.producer.task_id else "-"
-            print(
-                f"  {asset.kind:<10} {asset.name} v{asset.version}  "
-                f"{format_size(asset.size)}  by {producer}"
-            )
+    from molexp.cli.asset_summary import asset_lines
+
+    for line in asset_lines(run.assets()):  # grouped when there are many
+        print(line)
     results = run.results
     if results:
         print("results:")

@@ -8,7 +8,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from molexp.cli.common import add_workspace_argument, error, format_size, format_value, table
+from molexp.cli.common import (
+    add_workspace_argument,
+    error,
+    format_size,
+    format_value,
+    resolve_workspace,
+    table,
+)
 from molexp.cli.run_table import (
     RunRow,
     cell_summary,
@@ -54,15 +61,26 @@ def register(subparsers: Any) -> None:
     _run_filters(runs)
     runs.set_defaults(handler=runs_list)
 
-    assets = subparsers.add_parser("assets", help="query the asset catalog")
+    assets = subparsers.add_parser(
+        "assets",
+        help="query the asset catalog",
+        description="List recorded assets (newest first) with the path to open: an "
+        "artifact's latest version is shown under its plain name (artifacts/NAME), older "
+        "versions at their immutable copy.",
+    )
     add_workspace_argument(assets)
     assets.add_argument("--kind", help="artifact, log, checkpoint, data")
-    assets.add_argument("--name")
-    assets.add_argument("--producer-task", metavar="TASK")
+    assets.add_argument(
+        "--name", help="asset name, or a glob over names: 'relaxed/*', '*.json' (quote it)"
+    )
+    assets.add_argument(
+        "--producer-task", metavar="TASK", help="only assets written by this task id"
+    )
     assets.add_argument("--run", metavar="RUN", help="run id, a unique prefix, or 'latest'")
-    assets.add_argument("--experiment")
-    assets.add_argument("--project")
-    assets.add_argument("--limit", type=int, default=50)
+    assets.add_argument("--experiment", help="only assets of this experiment (and its runs)")
+    assets.add_argument("--project", help="only assets of this project (and below)")
+    assets.add_argument("--limit", type=int, default=50, help="at most this many assets (50)")
+    assets.add_argument("--json", action="store_true", help="print JSON instead of a table")
     assets.set_defaults(handler=assets_query)
 
     catalog = subparsers.add_parser("catalog", help="maintain the workspace catalog")
@@ -98,6 +116,7 @@ def _workspace(args: argparse.Namespace) -> Any:
 
     from molexp.workspace import Workspace
 
+    resolve_workspace(args)  # molexp.toml's workspace = "DIR" (from here up) when not given
     root = Path(args.workspace)
     if root.exists() and not root.is_dir():
         raise LookupError(f"--workspace {args.workspace} is a file, not a workspace folder")
@@ -176,6 +195,8 @@ def _run_table(
         body.append([bad.run_id, where, "damaged", "-", *["-"] * (len(params) + len(results))])
     return table(headers, body)
 
+
+_KINDS = ("artifact", "log", "checkpoint", "data")
 
 _MAX_RESULT_COLUMNS = 6
 """``runs list`` shows at most this many results (``runs compare`` shows them all)."""
@@ -315,6 +336,8 @@ def runs_show(args: argparse.Namespace) -> int:
             print(f"{title}:")
             for key, value in mapping.items():
                 print(f"  {key} = {format_value(value)}")
+    for line in show_config_and_tasks(run):
+        print(line)
     error_ = run.error
     if error_ is not None:
         where = f"task {error_.task_id}: " if error_.task_id else ""
@@ -327,21 +350,69 @@ def runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_config_and_tasks(run: Any) -> list[str]:
+    """``runs show``'s resolved config (keys set by ``-s`` or by the sweep cell marked
+    ``*``) and per-task status and times, from run.json's ``overrides``/``execution``."""
+    info = run.info()
+    config = flatten(run.config.to_json())
+    lines: list[str] = []
+    if config:
+        given = info.get("overrides")
+        marked = set(given) if isinstance(given, dict) else set()
+        params = flatten(run.params)
+        marked |= {k for k, v in params.items() if k in config and config[k] == v}
+        note = " (* set by -s or the sweep cell)" if marked & set(config) else ""
+        lines.append(f"config{note}:")
+        for key, value in config.items():
+            lines.append(f"  {key} = {format_value(value)}{' *' if key in marked else ''}")
+    execution = info.get("execution")
+    if isinstance(execution, dict):
+        lines.append(
+            f"recorded:   molexp {execution.get('molexp_version')}, workflow "
+            f"{execution.get('workflow')!r} (graph {execution.get('graph_fingerprint')}), "
+            f"git {execution.get('git_commit') or '-'}"
+        )
+        tasks = execution.get("tasks")
+        if isinstance(tasks, dict) and tasks:
+            lines.append(f"tasks (attempt {execution.get('attempt')}):")
+            width = max(len(str(t)) for t in tasks)
+            for task_id, entry in tasks.items():
+                seconds = entry.get("duration") if isinstance(entry, dict) else None
+                status = entry.get("status") if isinstance(entry, dict) else "?"
+                took = f"{seconds:9.3f} s" if isinstance(seconds, (int, float)) else "        -"
+                attempt = entry.get("attempt") if isinstance(entry, dict) else None
+                lines.append(
+                    f"  {task_id:<{width}}  {status:<11} {took}"
+                    + (f"  (attempt {attempt})" if attempt is not None else "")
+                )
+    return lines
+
+
 def assets_query(args: argparse.Namespace) -> int:
+    import fnmatch
+
+    pattern = args.name if args.name and any(c in args.name for c in "*?[") else None
     try:
         ws = _workspace(args)
         run_id = _resolve(ws, args.run).id if args.run is not None else None
         found = ws.catalog.query_assets(
             kind=args.kind,
-            name=args.name,
+            name=None if pattern else args.name,
             producer_task=args.producer_task,
             run=run_id,
             experiment=args.experiment,
             project=args.project,
-            limit=args.limit,
+            limit=None if pattern else args.limit,
         )
     except (LookupError, ValueError) as exc:
         return error(str(exc))
+    if pattern is not None:
+        found = [a for a in found if fnmatch.fnmatchcase(a.name, pattern)]
+        if args.limit is not None and args.limit >= 0:
+            found = found[: args.limit]
+    if args.json:
+        print(json.dumps([_asset_json(a) for a in found], indent=2))
+        return 0
     if not found:
         print("no assets")
         return 0
@@ -352,7 +423,7 @@ def assets_query(args: argparse.Namespace) -> int:
             a.producer.task_id if a.producer and a.producer.task_id else "-",
             a.run_id or a.scope,
             format_size(a.size),
-            str(a.path),
+            _shown(user_path(a)),
         ]
         for a in found
     ]
@@ -360,23 +431,81 @@ def assets_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def user_path(asset: Any) -> Any:
+    """The path a person opens: an artifact's plain-name view (``artifacts/NAME``) when it
+    is this version, else the version's own file (older versions, logs, checkpoints)."""
+    import os
+    from pathlib import Path
+
+    path = Path(asset.path)
+    if path.parent.name != ".versions":
+        return path
+    latest = path.parent.parent / asset.name
+    try:
+        if os.path.samefile(latest, path):
+            return latest
+    except OSError:
+        pass
+    return path
+
+
+def _shown(path: Any) -> str:
+    """Relative to here when it is below here, else absolute."""
+    import os
+
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _asset_json(asset: Any) -> dict[str, Any]:
+    producer = asset.producer
+    return {
+        "kind": asset.kind,
+        "name": asset.name,
+        "version": asset.version,
+        "path": str(user_path(asset)),
+        "version_path": str(asset.path),
+        "size": asset.size,
+        "sha256": asset.sha256,
+        "media_type": asset.media_type,
+        "created_at": asset.created_at.isoformat(),
+        "scope": asset.scope,
+        "project": asset.project,
+        "experiment": asset.experiment,
+        "run_id": asset.run_id,
+        "task_id": producer.task_id if producer else None,
+        "tags": list(asset.tags),
+    }
+
+
 def catalog_rebuild(args: argparse.Namespace) -> int:
+    from collections import Counter
+
     _quiet_damaged_warnings()
     try:
-        catalog = _workspace(args).catalog
+        ws = _workspace(args)
+        catalog = ws.catalog
         report = catalog.rebuild()
         damaged = catalog.damaged_runs()
+        runs = catalog.query_runs(limit=None)
+        statuses = Counter(str(run.status) for run in runs)
+        experiments = {(run.project_name, run.experiment_name) for run in runs}
+        kinds = {kind: catalog.count_assets(kind=kind) for kind in _KINDS}
     except LookupError as exc:
         return error(str(exc))
-    interrupted = report.runs_interrupted
+    by_status = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    by_kind = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)
+    print(f"catalog rebuilt from the files in {args.workspace}:")
     print(
-        f"catalog rebuilt: {report.records_indexed} asset records from "
-        f"{report.manifests_synced} manifests, {report.runs_synced} run(s)"
-        + (
-            f" ({len(interrupted)} found interrupted: {', '.join(interrupted)})"
-            if interrupted
-            else ""
-        )
+        f"  runs:    {report.runs_synced} run(s) in {len(experiments)} experiment(s)"
+        + (f": {by_status}" if by_status else "")
     )
+    print(
+        f"  assets:  {report.records_indexed} records from {report.manifests_synced} "
+        f"manifest(s)" + (f": {by_kind}" if by_kind else "")
+    )
+    interrupted = report.runs_interrupted
+    if interrupted:
+        print(f"  found interrupted (their process is gone): {', '.join(interrupted)}")
     _print_damaged(damaged)
     return 0

@@ -142,6 +142,9 @@ class WorkflowRuntime:
             run_context.execution_ended(
                 failure.exception, traceback=failure.traceback, task_id=failure.task_id
             )
+        from molexp.runtime.provenance import record_execution
+
+        record_execution(run_context, workflow, result)  # run.json "execution"
         return result
 
     async def _execute(

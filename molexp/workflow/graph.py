@@ -165,8 +165,13 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         make_state: Callable[[ProfileConfig], StateT] | None = None,
         make_deps: Callable[[ProfileConfig], DepsT] | None = None,
         make_input: Callable[[ProfileConfig], InputT] | None = None,
+        config: type[Any] | None = None,
     ) -> None:
         """``state``/``deps``/``input`` declare the types (the generator reads them).
+
+        ``config`` declares the profile's shape (an attrs class or dataclass): ``molexp
+        run`` and sweeps check the resolved config against it (``config.as_(cls)``) and
+        reject unknown ``-s`` keys before any run starts.
 
         ``make_state``/``make_deps``/``make_input`` build the values from the selected
         profile when ``execute`` is not given them, which is how ``molexp run`` gets them.
@@ -178,6 +183,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         self.state_type = state
         self.deps_type = deps
         self.input_type = input
+        self.config_type = config
         for label, factory in (
             ("make_state", make_state),
             ("make_deps", make_deps),

@@ -20,6 +20,8 @@ from molexp.workspace.runfile import new_run_document
 from molexp.workspace.scope_assets import ScopeAssets
 
 if TYPE_CHECKING:
+    from molexp.profile import ProfileConfig
+    from molexp.sweeps import RunSet
     from molexp.workspace.assets import Asset
     from molexp.workspace.workspace import Workspace
 
@@ -123,6 +125,56 @@ class Experiment:
             store.runs.write(run_file, doc)
         return run
 
+    def add_runs(
+        self, items: Iterable[tuple[str, Mapping[str, Any] | Any]], *, tags: Iterable[str] = ()
+    ) -> list[Run]:
+        """Create many ``pending`` runs, ``(run_id, params)`` each, as ``add_run`` would, but
+        with one fsync of the runs folder for all of them (a sweep's cells): each run.json
+        is written durably once every new folder is. RunStateError for an id that exists."""
+        tag_list = check_tags(tags, "run tags")
+        ws = self.workspace
+        store = ws.store
+        planned: list[tuple[Run, dict[str, Any]]] = []
+        for run_id, params in items:
+            plain = to_json_value({} if params is None else params, what="run params")
+            if not isinstance(plain, dict):
+                raise TypeError(f"run {run_id!r}: params must be a mapping or attrs/dataclass")
+            planned.append((Run(ws, self._run_key(check_scope_name("run id", run_id))), plain))
+        if not planned:
+            return []
+        store.ensure_scope(self.key)
+        store.ready()
+        for run, _ in planned:
+            elsewhere = store.index.run_location(run.id)
+            if elsewhere is not None and (elsewhere.project, elsewhere.experiment) != (
+                self.project.name,
+                self.name,
+            ):
+                raise RunStateError(
+                    f"run id {run.id!r} already exists in experiment "
+                    f"{elsewhere.project}/{elsewhere.experiment}; run ids are unique per workspace"
+                )
+        ensure_dir(planned[0][0].path.parent, fsync=ws.fsync)
+        made: list[tuple[Run, dict[str, Any]]] = []
+        try:
+            for run, plain in planned:
+                run.path.mkdir()
+                made.append((run, plain))
+        except FileExistsError:
+            for done, _ in made:  # nothing half-made: the earlier empty folders go again
+                done.path.rmdir()
+            raise RunStateError(
+                f"run id {run.id!r} already exists in experiment {self.project.name}/{self.name}"
+            ) from None
+        if ws.fsync:
+            fsync_dir(planned[0][0].path.parent)
+        for run, plain in planned:
+            doc = new_run_document(run.id, self.project.name, self.name, plain, tag_list)
+            run_file = store.runs.file(run.key)
+            with run_file.lock:
+                store.runs.write(run_file, doc)
+        return [run for run, _ in planned]
+
     def run(self, run_id: str) -> Run:
         """The run ``run_id`` of this experiment; RunNotFoundError when there is none."""
         check_scope_name("run id", run_id)
@@ -147,6 +199,25 @@ class Experiment:
 
     def find_asset(self, name: str, kind: str | None = None) -> Asset | None:
         return self.workspace.store.find_asset(self.key, name, kind)
+
+    def sweep(
+        self,
+        workflow: Any,
+        *,
+        grid: Mapping[str, Any] | None = None,
+        zip: Mapping[str, Any] | None = None,
+        replicas: int | None = None,
+        config: ProfileConfig | Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> RunSet:
+        """One run of ``workflow`` per cell of ``grid`` (x ``zip``) x replica; see
+        ``molexp.sweeps.sweep``. Run the set with ``.execute(parallel=N)``."""
+        # The sweep runs workflows, a layer above this one: imported only when called.
+        from molexp.sweeps import sweep
+
+        return sweep(
+            self, workflow, grid=grid, zip=zip, replicas=replicas, config=config, **options
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Experiment) and (self.workspace.root, self.key) == (

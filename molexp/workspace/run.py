@@ -18,7 +18,7 @@ import copy
 import datetime as _dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from molexp.profile import ProfileConfig
 from molexp.workspace.assets import (
@@ -28,7 +28,9 @@ from molexp.workspace.assets import (
     LogAsset,
     asset_from_record,
 )
+from molexp.workspace.encoding import to_json_value
 from molexp.workspace.layout import ScopeKey
+from molexp.workspace.records import RunDocument
 from molexp.workspace.recovery import verify_files
 from molexp.workspace.runfile import RunError, RunStatus, parse_time
 from molexp.workspace.session import RunSession
@@ -212,6 +214,19 @@ class Run:
         (its files verified and repaired, the temporary files of killed writers removed);
         True when it did. Opening a workspace does this for every such run."""
         return self._store.runs.mark_interrupted(self._file)[1]
+
+    def annotate(self, key: str, value: Any) -> None:
+        """Record ``value`` (JSON values) under the top-level ``key`` of run.json, beside
+        the run record (how an execution went, the overrides a command line applied). The
+        record's own keys (status, params, profile, ...) are refused; ``info()`` reads it."""
+        if key in RunDocument.__annotations__:
+            raise ValueError(f"run {self.id}: {key!r} is part of the run record, not a note")
+        plain = to_json_value(value, what=f"run.json {key}")
+
+        def change(doc: RunDocument) -> None:
+            cast("dict[str, Any]", doc)[key] = plain
+
+        self._store.runs.update(self._file, change)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -65,6 +65,9 @@ md = { steps = 2 }
 extends = "quick"
 temperature = 500
 explode = true
+
+[profiles.labelled]
+label = "untitled"
 """
 
 
@@ -156,7 +159,7 @@ def test_a_failing_workflow_exits_1_and_names_the_task(project: Path) -> None:
     [
         (
             ["flows/recorder.py:recorder", "--profile", "fast"],
-            r"molexp.toml: unknown profile 'fast'; profiles: hot, quick",
+            r"molexp.toml: unknown profile 'fast'; profiles: hot, labelled, quick",
         ),
         (["flows/missing.py"], r"flows/missing.py: no such file"),
         (["flows/not_a_workflow.py"], r"defines no molexp Workflow"),
