@@ -326,6 +326,12 @@ class _Converter:
                 f"it is defined inside a function ({module}.{qualname}); "
                 "move it to module level so the generated module can import it",
             )
+        if getattr(obj, "__molexp_unresolved__", None) is not None:
+            # Imported only under TYPE_CHECKING, and that import fails here: written as
+            # the module's own import says (the checkers resolve it; this interpreter can't).
+            if not (_dotted_identifier(module) and _dotted_identifier(qualname)):
+                raise self.fail(top, obj, f"its import {module}.{qualname} is not a dotted name")
+            return Sym(module, qualname)
         if getattr(obj, "__molexp_placeholder__", None) is not None:
             raise self.fail(top, obj, "it is a generated context, not a task output type")
         if not (_dotted_identifier(module) and _dotted_identifier(qualname)):
