@@ -10,8 +10,8 @@ a stale module, naming it and ``molexp gen``.
 
 The fingerprint covers what the generated contexts encode and the types do not: node ids,
 task classes, input shapes and fan-in forms, keys and upstreams, actor channels, and which
-actors declare ``always_yields`` (the tasks after them receive ``Y``, not ``Y | None``). Output
-types are covered statically (the edge checks compare each upstream's declared output).
+actors declare ``always_yields`` (the tasks after them receive ``Y``, not ``Y | None``).
+Output types are covered statically (the edge checks compare each upstream's declared output).
 """
 
 from __future__ import annotations
@@ -48,20 +48,24 @@ def wiring_fingerprint(workflow: Workflow[Any, Any, Any]) -> str:
     nodes = []
     for node in workflow.nodes:
         cls = type(node.task)
-        entry: list[Any] = [
-            node.id,
-            f"{cls.__module__}:{cls.__qualname__}",
-            node.input_shape,
-            node.fan_in_form if node.input_shape == "fan_in" else None,
-            [[key, up.id] for key, up in node.input_upstream.items()],
-            [[key, up.id] for key, up in node.channel_upstream.items()],
-        ]
-        if node.is_actor and getattr(cls, "always_yields", False) is True:
-            # The contexts after it were generated as receiving Y, not Y | None: removing
-            # the declaration makes them unsound. (Only marked when set, so graphs without
-            # it keep their fingerprints.)
-            entry.append("always_yields")
-        nodes.append(entry)
+        nodes.append(
+            [
+                node.id,
+                f"{cls.__module__}:{cls.__qualname__}",
+                node.input_shape,
+                node.fan_in_form if node.input_shape == "fan_in" else None,
+                [[key, up.id] for key, up in node.input_upstream.items()],
+                [[key, up.id] for key, up in node.channel_upstream.items()],
+                # The contexts after an actor that declares always_yields were generated as
+                # receiving Y, not Y | None: removing it makes them unsound. Marked only
+                # when set, so graphs without it keep their fingerprints.
+                *(
+                    ["always_yields"]
+                    if node.is_actor and getattr(cls, "always_yields", False) is True
+                    else []
+                ),
+            ]
+        )
     blob = json.dumps([workflow.name, nodes], separators=(",", ":")).encode()
     digest = hashlib.sha256(blob).hexdigest()[:16]
     workflow._fingerprint_cache = (len(workflow), digest)  # type: ignore[attr-defined]
