@@ -399,3 +399,28 @@ def test_an_actor_without_always_yields_may_yield_nothing() -> None:
     result.raise_for_status()
     assert result.output(after) == "got None"
     assert result.yields == {"quiet": 0}
+
+
+def test_removing_always_yields_after_gen_makes_the_generated_module_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The contexts after an always-yielding actor were generated as receiving ``Y`` (not
+    ``Y | None``): removing the declaration after ``molexp gen`` is refused at run time."""
+    from molexp.workflow import fingerprint
+
+    def build() -> Workflow[Any, Any, Any]:
+        wf = Workflow("yields")
+        quiet = wf.add(MaybeYields(), name="quiet")
+        wf.add(AfterMaybe(), after=quiet, name="after")
+        return wf
+
+    generated = fingerprint.wiring_fingerprint(build())  # what `molexp gen` recorded
+    monkeypatch.setattr(fingerprint, "_REGISTRY", {})
+    fingerprint.register_generated("gen_contexts", __name__, {"yields": generated})
+    fingerprint.check_fresh(build())  # unchanged: fresh
+
+    monkeypatch.setattr(MaybeYields, "always_yields", False)  # the declaration removed
+    with pytest.raises(fingerprint.StaleGeneratedModuleError, match="gen_contexts is stale"):
+        fingerprint.check_fresh(build())
+    monkeypatch.setattr(MaybeYields, "always_yields", True)
+    fingerprint.check_fresh(build())

@@ -14,6 +14,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import site
+import sysconfig
 import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -35,8 +37,10 @@ __all__ = [
     "default_output",
     "edges_output",
     "find_orphans",
+    "installed_root",
     "plan",
     "project_line_length",
+    "refuse_installed",
     "write",
     "written",
 ]
@@ -180,13 +184,48 @@ def _check_compiles(text: str, out: Path, located: Located) -> None:
         ) from None
 
 
+def installed_root(path: Path) -> Path | None:
+    """The site-packages folder that holds ``path`` (an installed, non-editable package),
+    else None. An editable install points at its source tree, which is not one."""
+    resolved = path.resolve()
+    candidates = [*site.getsitepackages(), site.getusersitepackages()]
+    candidates += [sysconfig.get_path(key) for key in ("purelib", "platlib")]
+    for root in dict.fromkeys(Path(c).resolve() for c in candidates if c):
+        if resolved.is_relative_to(root):
+            return root
+    # Another interpreter's environment (a venv the generator does not run in).
+    for parent in resolved.parents:
+        if parent.name in ("site-packages", "dist-packages"):
+            return parent
+    return None
+
+
+def refuse_installed(artifact: Artifact) -> None:
+    """Refuse to write into an installed package: its generated module ships with the
+    package (built from its own source), and rewriting it in place would make the installed
+    files differ from the wheel's record and vanish on the next install."""
+    for path, _ in artifact.files:
+        root = installed_root(path)
+        if root is not None:
+            raise CodegenError(
+                f"{path}: this generated module belongs to an installed package (in {root}); "
+                "molexp gen never rewrites an installed package's files: run molexp gen in "
+                "that package's source tree and reinstall it (gen --check and check only "
+                "read it)"
+            )
+
+
 def write(artifact: Artifact) -> bool:
-    """Write every file of the artifact whose text changed; True when one was (re)written."""
+    """Write every file of the artifact whose text changed; True when one was (re)written.
+    Refuses (``CodegenError``) a file inside an installed package."""
+    refuse_installed(artifact)
     return any([_write_file(path, text) for path, text in artifact.files])
 
 
 def written(artifact: Artifact) -> list[tuple[Path, bool]]:
-    """Write the artifact's files; per file, whether it was (re)written."""
+    """Write the artifact's files; per file, whether it was (re)written. Refuses
+    (``CodegenError``) a file inside an installed package, before writing any."""
+    refuse_installed(artifact)
     return [(path, _write_file(path, text)) for path, text in artifact.files]
 
 

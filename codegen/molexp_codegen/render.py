@@ -86,7 +86,23 @@ def _render(template: str, **context: Any) -> str:
 
 def render_module(spec: ModuleSpec, edges_module: str = "") -> str:
     """The runtime module (``<stem>_contexts.py``); ``edges_module`` names its checks."""
-    return _render("contexts.py.jinja", m=spec, edges_module=edges_module)
+    package = spec.source_module.split(".", 1)[0] if "." in spec.source_module else None
+    imports = _first_party_last(spec.imports, package)
+    return _render(
+        "contexts.py.jinja", m=attrs.evolve(spec, imports=imports), edges_module=edges_module
+    )
+
+
+def _first_party_last(lines: tuple[ImportLine, ...], package: str | None) -> tuple[ImportLine, ...]:
+    """The workflow's own package is first-party: isort's last group, after third-party
+    packages (``numpy``) and molexp."""
+    if package is None:
+        return lines
+    moved = [
+        attrs.evolve(line, group=2) if line.module.split(".", 1)[0] == package else line
+        for line in lines
+    ]
+    return tuple(sorted(moved, key=lambda line: (line.group, natural_key(line.module.lower()))))
 
 
 def render_stub(spec: ModuleSpec) -> str:
@@ -100,13 +116,11 @@ def render_checks(spec: ModuleSpec, stub_module: str) -> str:
     contexts = tuple(
         sorted(((c.name, None) for c in spec.contexts), key=lambda n: natural_key(n[0]))
     )
-    # The workflow's own package is first-party (isort's last group, after molexp).
     package = stub_module.split(".", 1)[0] if "." in stub_module else None
-    lines = [
-        attrs.evolve(line, group=2)
-        if package is not None and line.module.split(".", 1)[0] == package
-        else line
-        for line in (*spec.check_imports, ImportLine(stub_module, contexts, 1))
-    ]
-    imports = tuple(sorted(lines, key=lambda line: (line.group, natural_key(line.module.lower()))))
+    lines = (*spec.check_imports, ImportLine(stub_module, contexts, 1))
+    imports = _first_party_last(lines, package)
+    if package is None:
+        imports = tuple(
+            sorted(lines, key=lambda line: (line.group, natural_key(line.module.lower())))
+        )
     return _render("checks.py.jinja", m=spec, imports=imports)

@@ -163,6 +163,27 @@ _UNPACK = Sym("typing", "Unpack")
 _BOTTOM = (typing.Never, typing.NoReturn, typing_extensions.Never, typing_extensions.NoReturn)
 
 
+_NDARRAY = Sym("numpy.typing", "NDArray")
+
+
+def _ndarray_scalar(tp: Any, origin: Any, args: tuple[Any, ...]) -> tuple[Any] | None:
+    """``(X,)`` when ``tp`` is what ``numpy.typing.NDArray[X]`` evaluates to (at run time
+    ``NDArray[X]`` is ``ndarray[<shape>, dtype[X]]``, its alias name lost), else None. numpy is
+    already imported when ``tp`` holds an ndarray; it is never imported here otherwise."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or origin is not getattr(numpy, "ndarray", None) or len(args) != 2:
+        return None
+    dtype_args = get_args(args[1])
+    if get_origin(args[1]) is not getattr(numpy, "dtype", None) or len(dtype_args) != 1:
+        return None
+    try:
+        alias: Any = importlib.import_module("numpy.typing").NDArray
+        same = bool(alias[dtype_args[0]] == tp)
+    except Exception:  # a numpy whose NDArray cannot be subscripted so
+        return None
+    return (dtype_args[0],) if same else None
+
+
 def convert(tp: Any, where: str) -> TypeNode:
     """The type expression tree of ``tp``; ``where`` names the task/slot for errors."""
     return _Converter(where).convert(tp, tp)
@@ -242,6 +263,9 @@ class _Converter:
             else:
                 raise self.fail(top, tp, "ParamSpec and Concatenate are not supported")
             return Sub(Sym("collections.abc", "Callable"), (head, self.convert(result, top)))
+        scalar = _ndarray_scalar(tp, origin, args)
+        if scalar is not None:  # ``NDArray[np.float64]`` as written, not its expansion
+            return Sub(_NDARRAY, (self.convert(scalar[0], top),))
         base = self.convert(origin, top) if isinstance(origin, type) else None
         if base is None:
             raise self.fail(top, tp, f"its origin {origin!r} is not supported")
@@ -302,6 +326,12 @@ class _Converter:
                 f"it is defined inside a function ({module}.{qualname}); "
                 "move it to module level so the generated module can import it",
             )
+        if getattr(obj, "__molexp_unresolved__", None) is not None:
+            # Imported only under TYPE_CHECKING, and that import fails here: written as
+            # the module's own import says (the checkers resolve it; this interpreter can't).
+            if not (_dotted_identifier(module) and _dotted_identifier(qualname)):
+                raise self.fail(top, obj, f"its import {module}.{qualname} is not a dotted name")
+            return Sym(module, qualname)
         if getattr(obj, "__molexp_placeholder__", None) is not None:
             raise self.fail(top, obj, "it is a generated context, not a task output type")
         if not (_dotted_identifier(module) and _dotted_identifier(qualname)):

@@ -150,9 +150,16 @@ def _gen(args: argparse.Namespace) -> int:
         status = _report_check(artifacts)
         return 2 if failed else status
     from molexp_codegen.api import written
+    from molexp_codegen.errors import CodegenError
 
     for artifact in artifacts:
-        for path, rewritten in written(artifact):
+        try:
+            files = written(artifact)
+        except CodegenError as exc:
+            _err(str(exc))
+            failed = True
+            continue
+        for path, rewritten in files:
             shown = os.path.relpath(path)
             print(f"wrote {shown}" if rewritten else f"{shown} is up to date")
     return 2 if failed else 0

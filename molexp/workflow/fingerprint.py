@@ -9,8 +9,9 @@ Before any task runs, the runtime compares it with the workflow being executed a
 a stale module, naming it and ``molexp gen``.
 
 The fingerprint covers what the generated contexts encode and the types do not: node ids,
-task classes, input shapes and fan-in forms, keys and upstreams, actor channels. Output
-types are covered statically (the edge checks compare each upstream's declared output).
+task classes, input shapes and fan-in forms, keys and upstreams, actor channels, and which
+actors declare ``always_yields`` (the tasks after them receive ``Y``, not ``Y | None``).
+Output types are covered statically (the edge checks compare each upstream's declared output).
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ def wiring_fingerprint(workflow: Workflow[Any, Any, Any]) -> str:
                 node.fan_in_form if node.input_shape == "fan_in" else None,
                 [[key, up.id] for key, up in node.input_upstream.items()],
                 [[key, up.id] for key, up in node.channel_upstream.items()],
+                # The contexts after an actor that declares always_yields were generated as
+                # receiving Y, not Y | None: removing it makes them unsound. Marked only
+                # when set, so graphs without it keep their fingerprints.
+                *(
+                    ["always_yields"]
+                    if node.is_actor and getattr(cls, "always_yields", False) is True
+                    else []
+                ),
             ]
         )
     import hashlib  # here, not at the top: `import molexp` stays near `import asyncio`

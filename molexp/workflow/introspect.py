@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ast
 import collections.abc
+import importlib.util
 import inspect
 import re
+import types
 import typing
 from typing import Any, get_args, get_origin
 
@@ -166,9 +168,72 @@ def _resolve_forward_refs(args: tuple[Any, ...], owner: type[Any]) -> tuple[Any,
 _TYPE_CHECKING_NAMES: dict[str, dict[str, Any]] = {}
 
 
+UNRESOLVED = "__molexp_unresolved__"
+"""The attribute that marks a stand-in for a name whose ``TYPE_CHECKING`` import fails."""
+
+_STAND_INS: dict[tuple[str, str], type[Any]] = {}
+
+
+def unresolved_name(module: str, name: str) -> type[Any]:
+    """A stand-in class for ``from module import name`` when that import fails at run time
+    (a stub-only module, a type from a package the checkers see but this interpreter
+    lacks): the generator writes the same import and name from it, and the run-time checks
+    treat it as undecidable. One stand-in per name, so equal names compare equal."""
+    key = (module, name)
+    if key not in _STAND_INS:
+
+        def subscript(cls: type[Any], args: Any) -> Any:
+            return types.GenericAlias(cls, args)
+
+        _STAND_INS[key] = type(
+            name,
+            (),
+            {
+                "__module__": module,
+                "__qualname__": name,
+                UNRESOLVED: f"{module}.{name}",
+                "__class_getitem__": classmethod(subscript),
+                "__doc__": f"{module}.{name}, imported only under TYPE_CHECKING (not importable)",
+            },
+        )
+    return _STAND_INS[key]
+
+
+def _stand_ins(stmt: ast.Import | ast.ImportFrom, package: str | None) -> dict[str, Any]:
+    """Stand-ins for the names a failed ``TYPE_CHECKING`` import statement binds: each
+    ``from m import X [as Y]``; ``import m as Y`` (its attributes, ``Y.X``)."""
+    if isinstance(stmt, ast.ImportFrom):
+        base = stmt.module or ""
+        if stmt.level:
+            try:
+                base = importlib.util.resolve_name("." * stmt.level + base, package)
+            except (ImportError, ValueError):
+                return {}
+        return {
+            alias.asname or alias.name: unresolved_name(base, alias.name)
+            for alias in stmt.names
+            if alias.name != "*"
+        }
+    return {alias.asname: _UnresolvedModule(alias.name) for alias in stmt.names if alias.asname}
+
+
+class _UnresolvedModule:
+    """``import m as Y`` that failed: ``Y.X`` is the stand-in of ``m.X``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> type[Any]:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return unresolved_name(self._name, attr)
+
+
 def type_checking_names(module: Any) -> dict[str, Any]:
     """The names a module imports only under ``if TYPE_CHECKING:``, imported now (each
-    import statement on its own; one that fails is skipped). Cached per module."""
+    import statement on its own). The names of one that fails get stand-ins (see
+    ``unresolved_name``), so the annotation is still read, from the import's source text.
+    Cached per module."""
     name = getattr(module, "__name__", None)
     if not isinstance(name, str):
         return {}
@@ -189,6 +254,7 @@ def type_checking_names(module: Any) -> dict[str, Any]:
             try:
                 exec(compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec"), scope)
             except Exception:
+                names.update(_stand_ins(stmt, module.__package__))
                 continue
             names.update({k: v for k, v in scope.items() if not k.startswith("__")})
     _TYPE_CHECKING_NAMES[name] = names
@@ -459,6 +525,8 @@ def _plain_class(tp: Any) -> bool:
         return False
     if tp is Any or tp is typing_extensions.Any:  # a class on Python >= 3.11
         return False
+    if getattr(tp, UNRESOLVED, None) is not None:
+        return False  # what it stands for is unknown here
     if getattr(tp, "__parameters__", ()):
         return False  # a generic class used bare: its arguments are unknown
     if getattr(tp, "_is_protocol", False) or typing_extensions.is_typeddict(tp):

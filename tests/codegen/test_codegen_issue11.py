@@ -56,6 +56,13 @@ class Hidden:
     x: int
 """
 
+STUB_ONLY = """\
+class StubOnly:
+    \"\"\"Known to the checkers only: no stubonly.py exists, so importing it fails.\"\"\"
+
+    x: int
+"""
+
 HEADER = """\
 from __future__ import annotations
 
@@ -228,6 +235,7 @@ from PKG.models import Energy, Mode, Vec
 
 if TYPE_CHECKING:
     from PKG.hidden import Hidden
+    from PKG.stubonly import StubOnly  # a stub-only module: this import fails at run time
 
 
 class MakeVec(Task[TaskContext[None, None, None], Vec]):
@@ -262,6 +270,16 @@ class Takes(Task[TaskContext[None, None, T], None], Generic[T]):
 
 class TakesHidden(Task[TaskContext[None, None, "Hidden"], None]):
     async def execute(self, ctx: TaskContext[None, None, Hidden]) -> None:
+        return None
+
+
+class MakeStubOnly(Task[TaskContext[None, None, None], "list[StubOnly]"]):
+    async def execute(self, ctx: TaskContext[None, None, None]) -> list[StubOnly]:
+        raise NotImplementedError
+
+
+class TakesStubOnly(Task[TaskContext[None, None, "list[StubOnly]"], None]):
+    async def execute(self, ctx: TaskContext[None, None, list[StubOnly]]) -> None:
         return None
 """
 
@@ -309,6 +327,18 @@ CASES += [
     _forms(
         "form_type_checking_only_name",
         "h = wf.add(MakeHidden())\nwf.add(TakesHidden(), after=h)\n",
+    ),
+    # Its import fails at run time (a stub-only module): written from the import's text.
+    _forms(
+        "form_type_checking_import_fails",
+        "s = wf.add(MakeStubOnly())\nwf.add(TakesStubOnly(), after=s)\n",
+    ),
+    _forms(
+        "form_type_checking_import_fails_wrong",
+        "s = wf.add(MakeStubOnly())\nwf.add(TakesHidden(), after=s)\n",
+        expected=(
+            ("edge__make_stub_only__takes_hidden", 'expected "TaskContext[None, None, Hidden]"'),
+        ),
     ),
 ]
 
@@ -483,6 +513,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (folder / "__init__.py").write_text('"""A typing case."""\n')
         (folder / "models.py").write_text(MODELS)
         (folder / "hidden.py").write_text(HIDDEN)
+        (folder / "stubonly.pyi").write_text(STUB_ONLY)
         (folder / "tasks.py").write_text(_tasks_module(case, package))
         (folder / "workflow.py").write_text(WORKFLOW_HEADER.replace("PKG", package) + case.workflow)
         write(plan(str(folder / "workflow.py")))

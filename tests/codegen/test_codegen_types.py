@@ -107,3 +107,20 @@ def test_local_classes_and_type_vars_are_refused() -> None:
 
 def test_module_level_newtype_renders_as_its_name() -> None:
     assert _text(UserId) == "UserId"
+
+
+def test_ndarray_aliases_render_as_written_not_expanded() -> None:
+    np = pytest.importorskip("numpy")  # a dev dependency; the generator never imports it
+    from numpy.typing import NDArray
+
+    assert _text(NDArray[np.float64]) == "NDArray[float64]"
+    assert _text(NDArray[np.float64] | None) == "NDArray[float64] | None"
+    assert _text(dict[str, NDArray[np.int32]]) == "dict[str, NDArray[int32]]"
+    assert _text(NDArray[Any]) == "NDArray[Any]"
+    assert {(s.module, s.qualname) for s in symbols(convert(NDArray[np.float64], "x"))} == {
+        ("numpy.typing", "NDArray"),
+        ("numpy", "float64"),
+    }
+    # A shaped array is not an NDArray: it keeps its shape.
+    shaped = np.ndarray[tuple[int, int], np.dtype[np.float64]]
+    assert _text(shaped) == "ndarray[tuple[int, int], dtype[float64]]"

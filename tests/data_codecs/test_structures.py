@@ -3,6 +3,7 @@ trajectories round-trip exactly through ASE JSON; copied ASE files load as Atoms
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, molecule
 from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
 from ase.constraints import FixAtoms, FixBondLength, FixCartesian
 from ase.io import jsonio
 from ase.io import write as ase_write
@@ -177,3 +179,72 @@ def test_log_text_and_unknown_suffixes(rc: RunContext, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="a .weird file cannot be loaded as ase.Atoms"):
         rc.artifact.load("run.weird", as_type=Atoms)
     assert molecule("H2O").get_chemical_formula() == "H2O"
+
+
+class _AlwaysChanged(SinglePointCalculator):  # type: ignore[misc]
+    """A calculator with its own idea of a change: results never current."""
+
+    def check_state(self, atoms: Atoms, tol: float = 1e-15) -> list[str]:
+        return ["positions"]
+
+
+def _variants() -> list[tuple[str, Atoms]]:
+    """Atoms whose SinglePointCalculator results were computed on the unchanged base."""
+    base = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 1, 1))
+    base.set_initial_magnetic_moments([0.5] * len(base))
+
+    def with_results(
+        change: Callable[[Atoms], object], calc: type = SinglePointCalculator
+    ) -> Atoms:
+        atoms = base.copy()
+        atoms.calc = calc(base, energy=-1.0, forces=np.zeros((len(base), 3)))
+        change(atoms)
+        return atoms
+
+    def move_tiny(a: Atoms) -> None:
+        a.positions[0, 0] += 1e-17  # below check_state's 1e-15 tolerance: not a change
+
+    def move(a: Atoms) -> None:
+        a.positions[1, 2] += 1e-3
+
+    def number(a: Atoms) -> None:
+        a.numbers[0] = 29 if a.numbers[0] != 29 else 28
+
+    def cell(a: Atoms) -> None:
+        a.set_cell(a.cell.array * 1.01)
+
+    def pbc(a: Atoms) -> None:
+        a.pbc = [True, True, False]
+
+    def charges(a: Atoms) -> None:
+        a.set_initial_charges([0.1] * len(a))
+
+    def no_magmoms(a: Atoms) -> None:
+        del a.arrays["initial_magmoms"]
+
+    def info(a: Atoms) -> None:
+        a.info["note"] = "not a property a calculator depends on"
+
+    return [
+        ("unchanged", with_results(lambda a: None)),
+        ("tiny move", with_results(move_tiny)),
+        ("moved", with_results(move)),
+        ("number", with_results(number)),
+        ("cell", with_results(cell)),
+        ("pbc", with_results(pbc)),
+        ("charges added", with_results(charges)),
+        ("magmoms removed", with_results(no_magmoms)),
+        ("info", with_results(info)),
+        ("own check_state", with_results(lambda a: None, _AlwaysChanged)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("label", "atoms"), _variants(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_results_are_kept_exactly_when_ase_says_they_are_current(label: str, atoms: Atoms) -> None:
+    from molexp.codecs.structures import frame_to_json
+
+    expected = not atoms.calc.check_state(atoms)
+    assert ("calculator" in frame_to_json(atoms)) is expected, label
+    assert expected is (label in ("unchanged", "tiny move", "info")), label

@@ -164,15 +164,19 @@ def imported_from(user: UserEnv, module: str) -> Path:
     return Path(proc.stdout.strip())
 
 
-def mypy_lines(user: UserEnv, *args: str) -> tuple[int, list[str]]:
+def mypy_lines(
+    user: UserEnv, *args: str, target: str = "labflow", cwd: Path | None = None
+) -> tuple[int, list[str]]:
     """The user's plain ``mypy`` from their folder: exit code and its error lines."""
-    proc = user.run(user.python, "-m", "mypy", *args, "labflow")
+    proc = user.run(user.python, "-m", "mypy", *args, target, cwd=cwd)
     lines = proc.stdout.splitlines()
     assert "error:" not in proc.stderr, proc.stderr
     return proc.returncode, [line for line in lines if ": error: " in line]
 
 
-def basedpyright_errors(user: UserEnv) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+def basedpyright_errors(
+    user: UserEnv, target: str = "labflow", cwd: Path | None = None
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """basedpyright in its default mode (what Pylance-like editors run), in the user's
     folder with the venv active: its errors, and its diagnostics in the generated files.
 
@@ -182,7 +186,7 @@ def basedpyright_errors(user: UserEnv) -> tuple[list[dict[str, object]], list[di
     """
     exe = shutil.which("basedpyright", path=str(Path(sys.executable).parent))
     assert exe is not None, "basedpyright is a dev dependency: pip install -e '.[dev]'"
-    proc = user.run(exe, "--outputjson", "labflow")
+    proc = user.run(exe, "--outputjson", target, cwd=cwd)
     report = json.loads(proc.stdout)
     diagnostics: list[dict[str, object]] = report["generalDiagnostics"]
     errors = [d for d in diagnostics if d["severity"] == "error"]

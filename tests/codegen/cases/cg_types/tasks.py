@@ -3,6 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
+import numpy as np
+from numpy.typing import NDArray
+
 from cg_types.models import AtomId, Cell, Lattice, Phase, Spectrum, Writer
 from cg_types.workflow_contexts import ReportContext
 from molexp import Task, TaskContext
@@ -62,11 +65,18 @@ class State(Task[Root, Literal[Phase.SOLID, Phase.LIQUID, "gas"]]):
         return "gas"
 
 
+class Forces(Task[Root, NDArray[np.float64]]):
+    """Rendered as written: ``NDArray[float64]``, not ``ndarray[tuple[Any, ...], ...]``."""
+
+    async def execute(self, ctx: Root) -> NDArray[np.float64]:
+        return np.zeros((2, 3))
+
+
 class Report(Task[ReportContext, str]):
     async def execute(self, ctx: ReportContext) -> str:
         i = ctx.inputs
         cell = i["cell"]
         return f"{i['nothing']}{cell and cell.lengths}{i['either']}{i['energy'] + 1.0}" + (
             f"{i['atom'] + 1}{i['site'].x}{i['spec']['frequencies']}{i['sink'].write('')}"
-            f"{i['where'].name}{i['phase']}"
+            f"{i['where'].name}{i['phase']}{i['forces'].sum()}"
         )

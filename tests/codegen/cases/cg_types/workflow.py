@@ -4,6 +4,7 @@ from cg_types.tasks import (
     Atom,
     Either,
     Energy,
+    Forces,
     MaybeCell,
     Nothing,
     Report,
@@ -27,5 +28,6 @@ nodes = {
     "sink": wf.add(Sink()),
     "where": wf.add(Where()),
     "phase": wf.add(State(), name="phase"),
+    "forces": wf.add(Forces()),
 }
 report = wf.add(Report(), after=nodes)

@@ -131,6 +131,6 @@ register_generated(
     __name__,
     "cg_actors.workflow",
     {
-        "stream": "2e0073bd5d2fe689",
+        "stream": "8d2525db7fe940c1",
     },
 )
