@@ -16,7 +16,7 @@ from molexp.cli.common import (
     resolve_workspace,
     table,
 )
-from molexp.cli.run_table import (
+from molexp.run_table import (
     RunRow,
     cell_summary,
     differing,

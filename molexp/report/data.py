@@ -2,7 +2,7 @@
 
 Everything here reads the public run API (``Run.params``, ``results``, ``info()``,
 ``assets()``); the tables and the replica aggregation are the ones ``molexp runs compare``
-uses (``molexp.cli.run_table``), so the report and the terminal agree.
+uses (``molexp.run_table``), so the report and the terminal agree.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from molexp.cli.run_table import REPLICA_KEYS, RunRow, cell_summary, differing, flatten
+from molexp.run_table import REPLICA_KEYS, RunRow, cell_summary, differing, flatten
 
 __all__ = [
     "MAX_LOG_RUNS",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from molexp.cli.run_table import parse_where, resolve_run_id
+from molexp.run_table import parse_where, resolve_run_id
 from molexp.workspace import Workspace
 
 ENERGY = {(300, 0): -4.30, (300, 1): -4.32, (300, 2): -4.31, (400, 0): -4.40, (400, 1): -4.44}

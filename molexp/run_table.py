@@ -1,7 +1,8 @@
 """Runs as rows: flattened params and results, filters, the columns that differ, replicas.
 
-What ``molexp runs list`` and ``molexp runs compare`` show, built from the public run API
-(``Run.params``, ``results``, ``status``, times), so it is the same for every workspace.
+What ``molexp runs list``, ``molexp runs compare`` and ``molexp report`` show, built from the
+public run API (``Run.params``, ``results``, ``status``, times), so it is the same for every
+workspace. It sits below the CLI and the report, which both read it.
 """
 
 from __future__ import annotations
