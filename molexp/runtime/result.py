@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
 
 from molexp.workflow.graph import Node
+
+if TYPE_CHECKING:
+    from molexp.runtime.persistence import TaskTry
 
 __all__ = ["RunStatus", "TaskFailure", "WorkflowFailed", "WorkflowResult"]
 
@@ -63,6 +66,15 @@ class WorkflowResult(Generic[S]):
     """Per actor: how many products it yielded (its output is the last one)."""
     sent: Mapping[str, int] = attrs.field(factory=dict)
     """Per actor: how many messages it sent downstream."""
+    reused: tuple[str, ...] = ()
+    """Tasks not run because an earlier attempt of the run stored their output (resume)."""
+    cached: Mapping[str, str] = attrs.field(factory=dict)
+    """Tasks served from the cross-run cache: the id of the run that computed each."""
+    tries: Mapping[str, tuple[TaskTry, ...]] = attrs.field(factory=dict)
+    """Per task with a retry/timeout policy: every try (status, error, duration)."""
+    notes: tuple[str, ...] = ()
+    """What the execution decided and why: tasks re-run after a change, outputs that could
+    not be stored (the task is then not resumable or cacheable), uncacheable inputs."""
 
     @property
     def ok(self) -> bool:

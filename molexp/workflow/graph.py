@@ -33,6 +33,7 @@ from typing_extensions import TypeVar
 from molexp.profile import ProfileConfig
 from molexp.workflow.actor import Actor
 from molexp.workflow.errors import WorkflowDefinitionError
+from molexp.workflow.policy import TaskPolicy, check_policy_options, policy_for
 from molexp.workflow.task import Task, default_task_name
 
 __all__ = ["FanInForm", "InputShape", "Node", "Workflow"]
@@ -185,6 +186,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         """The module that created the workflow (``molexp gen`` generates a module's own)."""
         self._nodes: list[Node[Any]] = []
         self._by_id: dict[str, Node[Any]] = {}
+        self._policy_options: dict[str, dict[str, Any]] = {}
 
     # -- declaration --------------------------------------------------------------------
 
@@ -195,11 +197,19 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         after: Node[Any] | Sequence[Node[Any]] | Mapping[str, Node[Any]] | None = None,
         name: str | None = None,
         executor: str | None = None,
+        retries: int | None = None,
+        retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+        retry_backoff: float | None = None,
+        timeout: float | None = None,
+        cache: bool | None = None,
     ) -> Node[OutputT]:
         """Add ``task`` (or an actor) after its upstream nodes; return its typed ``Node``.
 
         ``executor`` labels where the task should run (``"remote"``, ``"gpu"``, ...); the
         label is bound to an executor at execute time: ``execute(executors={"remote": ...})``.
+
+        ``retries``/``retry_on``/``retry_backoff``/``timeout``/``cache`` override the task
+        class's attributes of those names for this node (``molexp.workflow.policy``).
         """
         if isinstance(task, type) and issubclass(task, (Task, Actor)):
             # Checked before naming: a class would be named after its metaclass.
@@ -211,6 +221,16 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         _check_task(task, node_id, self.name)
         if executor is not None:
             self._check_executor_label(task, node_id, executor)
+        options = check_policy_options(
+            {
+                "retries": retries,
+                "retry_on": retry_on,
+                "retry_backoff": retry_backoff,
+                "timeout": timeout,
+                "cache": cache,
+            },
+            f"workflow {self.name!r}, task {node_id!r}",
+        )
         upstream, shape = self._resolve_after(after, node_id)
         form: FanInForm = "mapping"
         if shape == "fan_in":
@@ -231,7 +251,14 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         )
         self._nodes.append(node)
         self._by_id[node_id] = node
+        if options:
+            self._policy_options[node_id] = options
         return node
+
+    def policy(self, node_id: str) -> TaskPolicy:
+        """The merged retry/timeout/cache policy of a task (class attributes + wf.add)."""
+        node = self._by_id[node_id]
+        return policy_for(node_id, node.task, self._policy_options.get(node_id))
 
     def _check_edge_types(
         self, task: object, node_id: str, upstream: Mapping[str, Node[Any]], shape: str
