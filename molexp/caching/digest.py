@@ -117,7 +117,7 @@ class _Walker:
         self.feed(h, value, where)
         return h.digest()
 
-    def feed(self, h: Any, value: Any, where: str) -> None:  # noqa: C901 - one dispatch
+    def feed(self, h: Any, value: Any, where: str) -> None:
         tag = h.update
         if value is None:
             tag(b"N")

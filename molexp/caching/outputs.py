@@ -54,7 +54,7 @@ INLINE_LIMIT = 64 * 1024
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
 
 
 def resolve_type(type_name: str | None) -> Any:

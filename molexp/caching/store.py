@@ -93,9 +93,7 @@ class CacheStore:
     def load(self, entry: dict[str, Any], as_type: Any) -> Any:
         return load_output(entry["output"], as_type, self.root / entry["run_path"])
 
-    def put(
-        self, key: str, parts: dict[str, Any], rc: RunContext, record: dict[str, Any]
-    ) -> None:
+    def put(self, key: str, parts: dict[str, Any], rc: RunContext, record: dict[str, Any]) -> None:
         run = rc.run
         entry = {
             "key": key,
@@ -172,9 +170,7 @@ def explain(store: CacheStore, record: dict[str, Any]) -> list[str]:
     if source and source.get("kind") == "cache":
         lines.append(f"hit: output reused from run {source['run']} (task {source['task']!r})")
         return lines
-    others = [
-        h for h in store.history(str(parts.get("identity"))) if h.get("key") != key
-    ]
+    others = [h for h in store.history(str(parts.get("identity"))) if h.get("key") != key]
     if not others:
         lines.append("miss: no earlier cached output of this task class")
         return lines
@@ -186,5 +182,7 @@ def explain(store: CacheStore, record: dict[str, Any]) -> list[str]:
         f"task {last.get('task')!r}), these parts of the key changed:"
     )
     for name in changed:
-        lines.append(f"  {name}: {_LABELS[name]}  {str(old.get(name))[:12]} -> {str(parts.get(name))[:12]}")
+        lines.append(
+            f"  {name}: {_LABELS[name]}  {str(old.get(name))[:12]} -> {str(parts.get(name))[:12]}"
+        )
     return lines

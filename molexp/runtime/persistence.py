@@ -34,8 +34,8 @@ import attrs
 
 from molexp.caching.code import code_digest
 from molexp.caching.digest import UnhashableValue, digest_value
-from molexp.profile import ProfileConfig
 from molexp.caching.outputs import TaskRecords
+from molexp.profile import ProfileConfig
 from molexp.runtime.plan import Plan
 from molexp.workflow.actor import Actor
 from molexp.workflow.graph import Workflow
@@ -298,9 +298,7 @@ class NodeHook:
         self, task_id: str, attempt: int, status: str, elapsed: float, exc: BaseException | None
     ) -> None:
         error = None if exc is None else f"{type(exc).__name__}: {exc}"
-        self.tries.setdefault(task_id, []).append(
-            TaskTry(task_id, attempt, status, elapsed, error)
-        )
+        self.tries.setdefault(task_id, []).append(TaskTry(task_id, attempt, status, elapsed, error))
         if self.records is not None and status != "succeeded":
             self.records.append(
                 {

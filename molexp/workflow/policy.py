@@ -103,7 +103,7 @@ def policy_for(node_id: str, task: object, overrides: Mapping[str, Any] | None) 
             values[option] = overrides[option]
             continue
         value = getattr(cls, option, None)
-        if value is None or callable(value) and not isinstance(value, type):
+        if value is None or (callable(value) and not isinstance(value, type)):
             continue
         problem = _problem(option, value)
         if problem is not None:
