@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "molexp.cli.gen_command",
     "molexp.cli.workspace_commands",
     "molexp.cli.graph_command",
+    "molexp.cli.resume_commands",
 )
 
 
