@@ -99,13 +99,15 @@ class _CodeHasher:
             if name.startswith("__attrs") or name in ("__slots__", "__match_args__"):
                 continue
             member = vars(cls)[name]
+            if name == "__annotations__" and not member:
+                continue  # created empty on first introspection (typing, cattrs)
             self.h.update(b"member " + name.encode() + b";")
             if isinstance(member, types.FunctionType) and _generated(member):
                 continue  # made by attrs from the fields hashed below (``__hash__`` is salted)
             self.obj(member)
         if attrs.has(cls):
             for field in attrs.fields(cls):
-                self.h.update(f"field {field.name}: {field.type!s} = ".encode())
+                self.h.update(f"field {field.name} = ".encode())  # types: __annotations__
                 self.value(field.default)
 
     def function(self, fn: types.FunctionType) -> None:

@@ -134,6 +134,11 @@ class NodeHook:
         self._inputs = inputs
         self._input_digest: str | None = None
         self._codes: dict[type[Any], str] = {}
+        if self.records is not None:
+            # Before any task runs: module state a task mutates as it runs (a list it
+            # appends to) must not make the same code hash differently per attempt.
+            for task in plan.tasks:
+                self._code(task)
         self._lineage: list[tuple[str, dict[str, Any]] | None] = [None] * len(plan.ids)
         self._declared: dict[int, Any] = {}
         self.reused: list[str] = []

@@ -237,6 +237,11 @@ class Workflow(Generic[StateT, DepsT, InputT]):
             form = self._fan_in_form(task, node_id, after)
         self._check_edge_types(task, node_id, upstream, shape)
         if isinstance(task, Actor):
+            if options:
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r}, actor {node_id!r}: {sorted(options)[0]}= applies "
+                    "to tasks; an actor streams and always runs (drop it)"
+                )
             shape = _actor_input_shape(upstream, shape)
             self._check_no_wait_on_producer(node_id, upstream)
             producers = [up.id for up in upstream.values() if up.is_actor]
