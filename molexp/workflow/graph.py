@@ -231,6 +231,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
             },
             f"workflow {self.name!r}, task {node_id!r}",
         )
+        policy_for(node_id, task, options)  # the class attributes too, before it is added
         upstream, shape = self._resolve_after(after, node_id)
         form: FanInForm = "mapping"
         if shape == "fan_in":
