@@ -118,16 +118,17 @@ class TaskRecords:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Append one record durably (fsync'd); the record as written."""
         self._serial += 1
         record = {
-            "event": record.pop("event"),
-            "task": record.pop("task"),
+            "event": fields["event"],
+            "task": fields["task"],
             "run_attempt": self.attempt,
             "serial": self._serial,
             "at": _now(),
-            **record,
         }
+        record.update((k, v) for k, v in fields.items() if k not in record)
         line = dump_json_line(record)
         if self._fd is None:
             self._fd = os.open(
@@ -139,6 +140,7 @@ class TaskRecords:
         self.records.append(record)
         if record["event"] == "output":
             self.stored[record["task"]] = record
+        return record
 
     def close(self) -> None:
         if self._fd is not None:
@@ -169,8 +171,7 @@ class TaskRecords:
                 record["sha256"] = digest
         except (CodecError, TypeError, ValueError) as exc:
             return f"{what}: {exc}"
-        self.append(record)
-        return record
+        return self.append(record)
 
     def _write_file(self, task_id: str, packed: Any) -> tuple[str, str]:
         ensure_dir(self.outputs_dir, fsync=self.fsync)

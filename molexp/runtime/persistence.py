@@ -349,7 +349,10 @@ class NodeHook:
             return
         if cache_key is not None and self.cache_store is not None and source is None:
             assert self.run_context is not None
-            self.cache_store.put(cache_key, cache_parts or {}, self.run_context, stored)
+            try:
+                self.cache_store.put(cache_key, cache_parts or {}, self.run_context, stored)
+            except OSError as exc:
+                self.notes.append(f"task {task_id!r}: output not added to the cache: {exc}")
 
     # -- the cross-run cache -----------------------------------------------------------------
 
