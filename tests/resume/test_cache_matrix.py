@@ -163,7 +163,7 @@ def test_cache_matrix(
     first_run, first = _run(ws, mod, make_inputs("same"), {"label": "a"})
     assert mod.CALLS == [1] and not first.cached
     mod = _load(tmp_path, {**BASE, **change})
-    second_run, second = _run(ws, mod, make_inputs(inputs), {"label": label})
+    _, second = _run(ws, mod, make_inputs(inputs), {"label": label})
     if hit:
         assert mod.CALLS == [], f"{name}: the body ran on a hit"
         assert second.cached == {"compute": first_run.id}
@@ -182,7 +182,7 @@ def test_an_input_that_cannot_be_hashed_makes_the_task_uncacheable_naming_the_fi
     mod = _load(tmp_path, BASE)
     with open(tmp_path / "handle.txt", "w") as handle:
         inputs = {"scalar": 1.0, "deep": {"handle": handle}}
-        _, first = _run(ws, mod, inputs, {})
+        _run(ws, mod, inputs, {})
         _, second = _run(ws, mod, inputs, {})
     assert mod.CALLS == [1, 1] and not second.cached
     note = [n for n in second.notes if "not cacheable" in n]
