@@ -35,6 +35,7 @@ import os
 import pathlib
 import struct
 import uuid
+import weakref
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -46,6 +47,10 @@ DIGEST_VERSION = "1"
 """Bumped when the encoding below changes (part of every cache key)."""
 
 _BLOCK = 1 << 20
+_HEADERS: weakref.WeakKeyDictionary[type[Any], tuple[bytes, tuple[str, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per attrs/dataclass class: its digest header and field names (fields are fixed)."""
 
 
 class UnhashableValue(TypeError):
@@ -219,13 +224,18 @@ class _Walker:
 
     def _instance(self, h: Any, value: Any, where: str) -> None:
         cls = type(value)
-        if attrs.has(cls):
-            names = [a.name for a in attrs.fields(cls)]
-        else:
-            names = [f.name for f in dataclasses.fields(value)]
+        header = _HEADERS.get(cls)
+        if header is None:
+            if attrs.has(cls):
+                names = tuple(a.name for a in attrs.fields(cls))
+            else:
+                names = tuple(f.name for f in dataclasses.fields(value))
+            prefix = b"O" + _qualname(cls).encode() + b"\0" + struct.pack("<Q", len(names))
+            header = _HEADERS[cls] = (prefix, names)
+        prefix, names = header
         self._enter(value, where)
         try:
-            h.update(b"O" + _qualname(cls).encode() + b"\0" + struct.pack("<Q", len(names)))
+            h.update(prefix)
             for name in names:
                 h.update(name.encode() + b"\0")
                 self.feed(h, getattr(value, name), f"{where}.{name}")

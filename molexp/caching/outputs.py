@@ -118,8 +118,9 @@ class TaskRecords:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def append(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Append one record durably (fsync'd); the record as written."""
+    def append(self, fields: dict[str, Any], *, durable: bool = True) -> dict[str, Any]:
+        """Append one record (fsync'd when ``durable`` and the workspace fsyncs); the record
+        as written."""
         self._serial += 1
         record = {
             "event": fields["event"],
@@ -135,7 +136,7 @@ class TaskRecords:
                 self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644
             )
         write_all(self._fd, line)
-        if self.fsync:
+        if self.fsync and durable:
             os.fsync(self._fd)
         self.records.append(record)
         if record["event"] == "output":

@@ -47,10 +47,8 @@ _LABELS = {
 
 
 def key_of(parts: dict[str, Any]) -> str:
-    h = hashlib.sha256(b"molexp-cache/1;")
-    for name in sorted(parts):
-        h.update(f"{name}={parts[name]!s};".encode())
-    return h.hexdigest()
+    text = ";".join(f"{name}={parts[name]!s}" for name in sorted(parts))
+    return hashlib.sha256(b"molexp-cache/1;" + text.encode()).hexdigest()
 
 
 def cache_key(base: dict[str, Any], inputs: Any, *, task_id: str) -> tuple[str, dict[str, Any]]:
@@ -73,15 +71,19 @@ class CacheStore:
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = Path(root)
         self.folder = self.root / ".molexp" / "cache"
+        self._entries = str(self.folder / "entries")
+        self._artifacts: dict[str, list[Any]] = {}
         self.fsync = fsync
 
     def _entry_path(self, key: str) -> Path:
         return self.folder / "entries" / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
-        try:
-            entry = json.loads(self._entry_path(key).read_text())
-        except (FileNotFoundError, ValueError):
+        path = os.path.join(self._entries, key[:2], key + ".json")  # str paths: a miss is
+        try:  # the common case, and pathlib would cost more than the lookup itself
+            with open(path, "rb") as stream:
+                entry = json.loads(stream.read())
+        except (FileNotFoundError, NotADirectoryError, ValueError):
             return None
         if not isinstance(entry, dict) or entry.get("key") != key:
             return None
@@ -140,18 +142,22 @@ class CacheStore:
     def reregister_assets(self, entry: dict[str, Any], rc: RunContext, task_id: str) -> int:
         """The artifacts the computing task saved, saved again in ``rc`` as ``task_id``'s,
         tagged ``cached-from:<run>`` (their provenance). Returns how many."""
-        try:
-            source = rc.workspace.run(str(entry["run"]))
-        except Exception:
-            return 0
+        run_id = str(entry["run"])
+        artifacts = self._artifacts.get(run_id)
+        if artifacts is None:  # once per source run and execution: hits come in batches
+            try:
+                source = rc.workspace.run(run_id)
+                artifacts = self._artifacts[run_id] = source.assets("artifact")
+            except Exception:
+                return 0
         binding = rc.bind_task(task_id)
         count = 0
-        for asset in source.assets("artifact"):
+        for asset in artifacts:
             producer = asset.producer
             if producer is None or producer.task_id != entry["task"]:
                 continue
             binding.artifact.save(
-                asset.name, Path(asset.path), tags=(*asset.tags, f"cached-from:{source.id}")
+                asset.name, Path(asset.path), tags=(*asset.tags, f"cached-from:{run_id}")
             )
             count += 1
         return count

@@ -175,6 +175,16 @@ class NodeHook:
         done = self._lineage[index]
         if done is not None:
             return done
+        # Upstreams come first in the plan's (topological) order: computing every missing
+        # lineage up to ``index`` in order needs no recursion (a 10,000-task chain).
+        for j in range(index + 1):
+            if self._lineage[j] is None:
+                self._lineage[j] = self._compute_lineage(j)
+        found = self._lineage[index]
+        assert found is not None
+        return found
+
+    def _compute_lineage(self, index: int) -> tuple[str, dict[str, Any]]:
         parts = self._base_parts(index)
         plan = self.plan
         upstream = plan.upstream[index]
@@ -186,11 +196,10 @@ class NodeHook:
                     self._input_digest = f"unhashable: {exc}"
             parts["input"] = self._input_digest
         else:
-            parts["upstream"] = {key: self.lineage(up)[0] for key, up in upstream}
+            lineages = self._lineage
+            parts["upstream"] = {key: lineages[up][0] for key, up in upstream}  # type: ignore[index]
         parts["node"] = plan.ids[index]
-        result = (_key(parts), parts)
-        self._lineage[index] = result
-        return result
+        return (_key(parts), parts)
 
     def declared(self, index: int) -> Any:
         if index not in self._declared:
@@ -251,7 +260,8 @@ class NodeHook:
             )
             return _MISSING
         self.records.append(
-            {"event": "reused", "task": task_id, "from_attempt": record.get("run_attempt")}
+            {"event": "reused", "task": task_id, "from_attempt": record.get("run_attempt")},
+            durable=False,  # informational: losing it in a crash loses nothing
         )
         self.reused.append(task_id)
         return value
