@@ -113,7 +113,7 @@ def _file(tmp_path: Path, data: bytes) -> Path:
 CASES: list[tuple[str, dict[str, str], str, str, bool]] = [
     # name, module changes, input kind for run 2, config label for run 2, expected hit
     ("unchanged", {}, "same", "a", True),
-    ("comment-only edit", {"comment": "# a comment;   reformatted   body"}, "same", "a", True),
+    ("comment-only edit", {"comment": "# a comment\n        # and a line more"}, "same", "a", True),
     ("changed body", {"body_op": "+ 0.5"}, "same", "a", False),
     ("changed helper", {"helper_op": "-"}, "same", "a", False),
     ("changed module constant", {"factor": "3.0"}, "same", "a", False),

@@ -231,7 +231,7 @@ last = wf.add(Last(), after=step)
     ("change", "reruns"),
     [
         ({}, ["last"]),  # nothing changed: only the failed task runs
-        ({"comment": "# a comment, and     formatting:   only"}, ["last"]),
+        ({"comment": "# a comment\n        # two lines: every line below moves"}, ["last"]),
         ({"op": "-"}, ["step", "last"]),  # a helper it calls changed
         ({"scale": "3"}, ["step", "last"]),  # a module constant it reads changed
     ],
