@@ -140,7 +140,8 @@ class NodeHook:
             for task in plan.tasks:
                 self._code(task)
         self._lineage: list[tuple[str, dict[str, Any]] | None] = [None] * len(plan.ids)
-        self._declared: dict[int, Any] = {}
+        self._lineage_upto = 0  # every lineage below this index is computed
+        self._declared: dict[Any, Any] = {}
         self.reused: list[str] = []
         self.cached: dict[str, str] = {}
         """Per task id served from the cache: the run that computed it."""
@@ -177,9 +178,10 @@ class NodeHook:
             return done
         # Upstreams come first in the plan's (topological) order: computing every missing
         # lineage up to ``index`` in order needs no recursion (a 10,000-task chain).
-        for j in range(index + 1):
+        for j in range(self._lineage_upto, index + 1):
             if self._lineage[j] is None:
                 self._lineage[j] = self._compute_lineage(j)
+        self._lineage_upto = max(self._lineage_upto, index + 1)
         found = self._lineage[index]
         assert found is not None
         return found
@@ -202,17 +204,22 @@ class NodeHook:
         return (_key(parts), parts)
 
     def declared(self, index: int) -> Any:
-        if index not in self._declared:
+        """The output type to read a stored output back as (None: its recorded class)."""
+        task = self.plan.tasks[index]
+        # One introspection per class (get_type_hints is slow); a parameterized generic
+        # instance (Identity[int]()) binds its own type variables: per node.
+        memo: Any = index if hasattr(task, "__orig_class__") else type(task)
+        if memo not in self._declared:
             from molexp.workflow.introspect import declared_output_type, free_type_vars
 
             try:
-                tp = declared_output_type(self.plan.tasks[index])
+                tp = declared_output_type(task)
             except Exception:
                 tp = None
             if tp is Any or tp is None or free_type_vars(tp):
                 tp = None
-            self._declared[index] = tp
-        return self._declared[index]
+            self._declared[memo] = tp
+        return self._declared[memo]
 
     # -- running one node --------------------------------------------------------------------
 
