@@ -11,7 +11,7 @@ from cluster.conftest import scheduler_keys
 from cluster.tasks import Slow
 from molexp import Workflow, WorkflowRuntime
 from molexp.executors import DaskExecutor
-from molexp.runtime.persistence import TaskTimeout
+from molexp.runtime import TaskTimeout
 
 
 def test_a_timeout_cancels_the_remote_future_and_names_the_task(

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from molexp import Task, TaskContext, Workflow
-from molexp.runtime import WorkflowRuntime
-from molexp.runtime.persistence import TaskTimeout
+from molexp.runtime import TaskTimeout, WorkflowRuntime
 from molexp.workflow.errors import WorkflowDefinitionError
 from molexp.workspace import Workspace
 
