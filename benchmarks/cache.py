@@ -59,7 +59,10 @@ class Params:
     cell: tuple[float, float, float]
 
 
+@attrs.frozen
 class Step(Task[TaskContext[None, None, Any], int]):
+    i: int = 0  # a parameter: every node has its own cache key
+
     async def execute(self, ctx: TaskContext[None, None, Any]) -> int:
         return 1 if ctx.inputs is None or isinstance(ctx.inputs, Params) else int(ctx.inputs) + 1
 
@@ -111,7 +114,7 @@ def key_and_lookup(root: Path, calls: int) -> float:
 def end_to_end(root: Path, n: int) -> tuple[float, float, float]:
     wf: Workflow[None, None, Params] = Workflow("wide", input=Params)
     for i in range(n):
-        wf.add(Step(), name=f"s{i}")
+        wf.add(Step(i), name=f"s{i}")
     inputs = Params(300.0, 1000, "npt", (10.0, 10.0, 12.5))
     ws = Workspace(root / "ws-e2e", fsync=False)
 

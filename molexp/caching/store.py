@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from molexp.caching.digest import DIGEST_VERSION, UnhashableValue, digest_value
 from molexp.caching.outputs import load_output
-from molexp.workspace.atomic import atomic_write_json, dump_json_line, ensure_dir, write_all
+from molexp.workspace.atomic import atomic_write_bytes, dump_json_line, ensure_dir, write_all
 
 if TYPE_CHECKING:
     from molexp.workspace.run_context import RunContext
@@ -73,6 +73,7 @@ class CacheStore:
         self.folder = self.root / ".molexp" / "cache"
         self._entries = str(self.folder / "entries")
         self._artifacts: dict[str, list[Any]] = {}
+        self._folders: set[Path] = set()
         self.fsync = fsync
 
     def _entry_path(self, key: str) -> Path:
@@ -106,13 +107,18 @@ class CacheStore:
             "output": record,
         }
         path = self._entry_path(key)
-        ensure_dir(path.parent, fsync=self.fsync)
-        atomic_write_json(path, entry, fsync=self.fsync)
+        self._ensure(path.parent)
+        atomic_write_bytes(path, dump_json_line(entry), fsync=self.fsync)
         self._history(parts, {"key": key, "parts": parts, "run": run.id, "task": record["task"]})
+
+    def _ensure(self, folder: Path) -> None:
+        if folder not in self._folders:
+            ensure_dir(folder, fsync=self.fsync)
+            self._folders.add(folder)
 
     def _history(self, parts: dict[str, Any], line: dict[str, Any]) -> None:
         folder = self.folder / "history"
-        ensure_dir(folder, fsync=self.fsync)
+        self._ensure(folder)
         fd = os.open(
             folder / _identity_file(str(parts["identity"])),
             os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
