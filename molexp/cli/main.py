@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "molexp.cli.graph_command",
     "molexp.cli.report_command",
     "molexp.cli.sweep_command",
+    "molexp.cli.resume_commands",
 )
 
 

@@ -90,6 +90,18 @@ def register(subparsers: Any) -> None:
         "tasks); when tasks are added with executor='cpu', only those. Needs pip install "
         "'molexp[cpu]'",
     )
+    parser.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue RUN (failed, cancelled or interrupted; an id, a unique prefix or "
+        "'latest') as a new attempt: tasks whose output it stored are not run again. Uses "
+        "the run's recorded profile (docs/resume.md)",
+    )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="opt every task into the workspace's cross-run cache (docs/resume.md)",
+    )
     parser.set_defaults(handler=run_handler)
 
 
@@ -107,6 +119,23 @@ def run_handler(args: argparse.Namespace) -> int:
         return error("--workers must be a positive integer")
     if args.workers is not None and args.dask:
         return error("--workers and --dask cannot be combined; pick one place to run tasks")
+    if args.resume is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("--profile", args.profile),
+                ("--profile-file", args.profile_file),
+                ("--set", args.overrides),
+                ("--param", args.params),
+                ("--experiment", args.experiment),
+            )
+            if value
+        ]
+        if given:
+            return error(
+                f"--resume continues the run with its recorded profile, params and "
+                f"experiment; drop {given[0]}"
+            )
     try:
         workflow, loaded = load_workflow(args.workflow)
         profile_file = args.profile_file or find_profile_file(loaded.file)
@@ -141,9 +170,21 @@ def run_handler(args: argparse.Namespace) -> int:
     not_folder = _not_a_folder(Path(args.workspace).expanduser())
     if not_folder is not None:
         return error(f"--workspace {args.workspace}: {not_folder} is a file, not a folder")
+    resumed: Any = None
     try:
         workspace = Workspace(args.workspace)
-        experiment = workspace.project(args.project).experiment(args.experiment or workflow.name)
+        if args.resume is not None:
+            from molexp.cli.resume_commands import resumable_run
+
+            resumed = resumable_run(workspace, args.resume)
+            if isinstance(resumed, str):
+                return error(resumed)
+            experiment = resumed.experiment
+            config = resumed.config
+        else:
+            experiment = workspace.project(args.project).experiment(
+                args.experiment or workflow.name
+            )
     except OSError as exc:
         return error(_os_error(Path(args.workspace), exc))
     except (ValueError, TypeError, WorkspaceError) as exc:
@@ -155,7 +196,7 @@ def run_handler(args: argparse.Namespace) -> int:
         holder.append(run)
         if args.overrides:  # `molexp runs show` marks these keys of the resolved config
             run.annotate("overrides", _override_map(args.overrides))
-        where = f"{args.project}/{experiment.name}/{run.id}"
+        where = f"{run.project_name}/{experiment.name}/{run.id}"
         profile_text = f"profile {config.name!r}" if config.name else "no profile"
         on = ""
         if args.dask:
@@ -164,16 +205,25 @@ def run_handler(args: argparse.Namespace) -> int:
         elif args.workers is not None:
             which = "[cpu]" if placement.executors else "all"
             on = f", tasks on {args.workers} worker processes: {which}"
+        again = f" (resumed: attempt {run.attempt + 1})" if resumed is not None else ""
         print(
             f"molexp run: workflow {workflow.name!r} ({len(workflow)} tasks), {profile_text}, "
-            f"run {where}{on}",
+            f"run {where}{again}{on}",
             flush=True,
         )
 
     try:
         result = asyncio.run(
             _execute(
-                workflow, experiment, params, config, args.max_concurrency, placement, announce
+                workflow,
+                experiment,
+                params,
+                config,
+                args.max_concurrency,
+                placement,
+                announce,
+                resumed=resumed,
+                cache=args.cache,
             )
         )
     except KeyboardInterrupt:
@@ -284,6 +334,9 @@ async def _execute(
     max_concurrency: int | None,
     placement: _Placement,
     announce: Any,
+    *,
+    resumed: Any = None,
+    cache: bool = False,
 ) -> Any:
     from molexp.cli.progress import Progress
     from molexp.runtime import WorkflowRuntime
@@ -300,7 +353,7 @@ async def _execute(
             ) from exc
     try:
         try:
-            run = experiment.add_run(params=params)
+            run = resumed if resumed is not None else experiment.add_run(params=params)
         except OSError as exc:
             raise _InputError(_os_error(experiment.workspace.root, exc)) from exc
         announce(run)
@@ -317,6 +370,7 @@ async def _execute(
                     observer=progress,
                     executor=placement.executor,
                     executors=placement.executors,
+                    cache=cache,
                 )
                 if result.failure is not None:
                     failure = result.failure
@@ -344,10 +398,20 @@ def _summary(run: Any, result: Any, workspace: str) -> None:
     if result is not None and result.durations:
         print("tasks:")
         width = max(len(t) for t in result.durations)
+        reused, cached = set(result.reused), result.cached
         for task_id, seconds in result.durations.items():
-            print(f"  {task_id:<{width}}  {seconds:8.3f} s")
+            how = (
+                "  reused (stored by an earlier attempt)"
+                if task_id in reused
+                else (f"  cached (computed by run {cached[task_id]})" if task_id in cached else "")
+            )
+            print(f"  {task_id:<{width}}  {seconds:8.3f} s{how}")
         for task_id in result.cancelled:
             print(f"  {task_id:<{width}}  cancelled")
+    if result is not None and result.notes:
+        print("notes:")
+        for note in result.notes:
+            print(f"  {note}")
     from molexp.cli.asset_summary import asset_lines
 
     for line in asset_lines(run.assets()):  # grouped when there are many

@@ -342,6 +342,9 @@ def runs_show(args: argparse.Namespace) -> int:
     if error_ is not None:
         where = f"task {error_.task_id}: " if error_.task_id else ""
         print(f"error:      {where}{error_.type}: {error_.message}")
+    from molexp.cli.resume_commands import print_attempts
+
+    print_attempts(run)
     assets = run.assets()
     if assets:
         print(f"assets ({len(assets)}):")

@@ -126,11 +126,19 @@ _BUILTIN_TYPES: dict[str, str] = {
     "numpy.ndarray": "molexp.codecs.arrays",
     "numpy.generic": "molexp.codecs.arrays",
     "ase.atoms.Atoms": "molexp.codecs.structures",
+    "datetime.datetime": "molexp.codecs.times",
+    "datetime.date": "molexp.codecs.times",
+    "datetime.time": "molexp.codecs.times",
+    "datetime.timedelta": "molexp.codecs.times",
 }
 _BUILTIN_NAMES: dict[str, str] = {
     "numpy.ndarray": "molexp.codecs.arrays",
     "numpy.scalar": "molexp.codecs.arrays",
     "ase.atoms": "molexp.codecs.structures",
+    "datetime": "molexp.codecs.times",
+    "date": "molexp.codecs.times",
+    "time": "molexp.codecs.times",
+    "timedelta": "molexp.codecs.times",
 }
 
 _lock = threading.RLock()

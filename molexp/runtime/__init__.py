@@ -2,6 +2,7 @@
 
 from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
 from molexp.runtime.observer import ExecutionObserver
+from molexp.runtime.persistence import TaskTimeout, TaskTry
 from molexp.runtime.result import TaskFailure, WorkflowFailed, WorkflowResult
 from molexp.runtime.runtime import WorkflowRuntime
 
@@ -11,6 +12,8 @@ __all__ = [
     "LocalExecutor",
     "TaskCall",
     "TaskFailure",
+    "TaskTimeout",
+    "TaskTry",
     "WorkflowFailed",
     "WorkflowResult",
     "WorkflowRuntime",

@@ -141,46 +141,17 @@ async def _run_map(
     sub = task if isinstance(task, SubWorkflow) else None
     body = cast(Task[Any, Any], task)
 
+    hook = execution.hook
+
     async def element(i: int) -> None:
         element_task = element_id(task_id, i)
         try:
-            if sub is not None:
-                outputs[i] = await _run_sub_workflow(
-                    execution, sub, element_task, items[i], executor
+            if hook is None:
+                outputs[i] = await run_element(i, element_task)
+            else:  # resumed one by one; retries and timeouts apply per element
+                outputs[i] = await hook.run_element(
+                    index, i, element_task, lambda: run_element(i, element_task)
                 )
-                return
-            if observer is not None:
-                observer.task_started(element_task)
-            started = perf_counter()
-            if executor is None:
-                ctx = context_class(
-                    state=execution.state,
-                    deps=execution.deps,
-                    inputs=items[i],
-                    config=execution.config,
-                    run_context=execution.run_context,
-                    task_id=element_task,
-                    workflow=execution.workflow.name,
-                    results=execution.results,
-                )
-                outputs[i] = await body.execute(ctx)
-            else:
-                outputs[i] = await executor.run(
-                    TaskCall(
-                        task_id=element_task,
-                        workflow=execution.workflow.name,
-                        task=body,
-                        context_class=context_class,
-                        state=execution.state,
-                        deps=execution.deps,
-                        inputs=items[i],
-                        config=execution.config,
-                        run_context=execution.run_context,
-                        results=execution.results,
-                    )
-                )
-            if observer is not None:
-                observer.task_finished(element_task, perf_counter() - started)
         except asyncio.CancelledError:
             if observer is not None and sub is None:
                 observer.task_cancelled(element_task)
@@ -194,7 +165,46 @@ async def _run_map(
                 task_id=element_task,
             ) from exc
 
-    if limit >= count and sub is None and executor is None and observer is None:
+    async def run_element(i: int, element_task: str) -> Any:
+        """Element ``i`` once: its sub-workflow, or its task on the node's executor."""
+        if sub is not None:
+            return await _run_sub_workflow(execution, sub, element_task, items[i], executor)
+        if observer is not None:
+            observer.task_started(element_task)
+        started = perf_counter()
+        output: Any
+        if executor is None:
+            ctx = context_class(
+                state=execution.state,
+                deps=execution.deps,
+                inputs=items[i],
+                config=execution.config,
+                run_context=execution.run_context,
+                task_id=element_task,
+                workflow=execution.workflow.name,
+                results=execution.results,
+            )
+            output = await body.execute(ctx)
+        else:
+            output = await executor.run(
+                TaskCall(
+                    task_id=element_task,
+                    workflow=execution.workflow.name,
+                    task=body,
+                    context_class=context_class,
+                    state=execution.state,
+                    deps=execution.deps,
+                    inputs=items[i],
+                    config=execution.config,
+                    run_context=execution.run_context,
+                    results=execution.results,
+                )
+            )
+        if observer is not None:
+            observer.task_finished(element_task, perf_counter() - started)
+        return output
+
+    if limit >= count and sub is None and executor is None and observer is None and hook is None:
         return await _all_at_once(execution, task_id, body, context_class, items)
     if limit >= count:
         lanes = [asyncio.ensure_future(element(i)) for i in range(count)]

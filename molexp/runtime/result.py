@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from molexp.workflow.graph import Node
+
+if TYPE_CHECKING:
+    from molexp.runtime.persistence import TaskTry
 
 __all__ = ["RunStatus", "TaskFailure", "WorkflowFailed", "WorkflowResult"]
 
@@ -52,15 +55,19 @@ class WorkflowResult(Generic[S]):
 
     # A plain class with slots (see TaskFailure): built once per execution.
     __slots__ = (
+        "cached",
         "cancelled",
         "durations",
         "failure",
         "not_started",
+        "notes",
         "outputs",
         "results",
+        "reused",
         "sent",
         "state",
         "status",
+        "tries",
         "workflow",
         "yields",
     )
@@ -82,6 +89,15 @@ class WorkflowResult(Generic[S]):
     """Per actor: how many products it yielded (its output is the last one)."""
     sent: Mapping[str, int]
     """Per actor: how many messages it sent downstream."""
+    reused: tuple[str, ...]
+    """Tasks not run because an earlier attempt of the run stored their output (resume)."""
+    cached: Mapping[str, str]
+    """Tasks served from the cross-run cache: the id of the run that computed each."""
+    tries: Mapping[str, tuple[TaskTry, ...]]
+    """Per task with a retry/timeout policy: every try (status, error, duration)."""
+    notes: tuple[str, ...]
+    """What the execution decided and why: tasks re-run after a change, outputs that could
+    not be stored (the task is then not resumable or cacheable), uncacheable inputs."""
 
     def __init__(
         self,
@@ -96,6 +112,10 @@ class WorkflowResult(Generic[S]):
         not_started: tuple[str, ...] = (),
         yields: Mapping[str, int] | None = None,
         sent: Mapping[str, int] | None = None,
+        reused: tuple[str, ...] = (),
+        cached: Mapping[str, str] | None = None,
+        tries: Mapping[str, tuple[TaskTry, ...]] | None = None,
+        notes: tuple[str, ...] = (),
     ) -> None:
         self.workflow = workflow
         self.status = status
@@ -108,6 +128,10 @@ class WorkflowResult(Generic[S]):
         self.not_started = not_started
         self.yields = {} if yields is None else yields
         self.sent = {} if sent is None else sent
+        self.reused = reused
+        self.cached = {} if cached is None else cached
+        self.tries = {} if tries is None else tries
+        self.notes = notes
 
     def __repr__(self) -> str:
         failure = "" if self.failure is None else f", failure={self.failure!r}"

@@ -34,6 +34,7 @@ from molexp.runtime.compose import inner_executors, run_composed
 from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
 from molexp.runtime.heap import frozen_heap
 from molexp.runtime.observer import ExecutionObserver
+from molexp.runtime.persistence import NodeHook, make_hook
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
 from molexp.workflow.actor import Actor
@@ -86,6 +87,7 @@ class WorkflowRuntime:
         observer: ExecutionObserver | None = None,
         executor: Executor | None = None,
         executors: Mapping[str, Executor] | None = None,
+        cache: bool = False,
     ) -> WorkflowResult[S]:
         """Run every task of ``workflow`` and return how it went (failures are not raised).
 
@@ -105,6 +107,11 @@ class WorkflowRuntime:
         exception out of ``execute``) or is cancelled marks the run failed or cancelled,
         with the task and its error, whether or not the caller raises: a tracked run whose
         workflow failed is never recorded as succeeded.
+
+        Under a run each task's output is stored, and tasks whose output an earlier attempt
+        of the run stored (same code, parameters, config and upstreams) are not run again:
+        starting a failed run again and executing the workflow resumes it. ``cache=True``
+        opts every task into the workspace's cross-run cache (docs/resume.md).
         """
         if run_context is None:
             return await self._execute(
@@ -119,6 +126,7 @@ class WorkflowRuntime:
                 observer=observer,
                 executor=executor,
                 executors=executors,
+                cache=cache,
             )
         try:
             result = await self._execute(
@@ -133,6 +141,7 @@ class WorkflowRuntime:
                 observer=observer,
                 executor=executor,
                 executors=executors,
+                cache=cache,
             )
         except BaseException as exc:
             run_context.execution_ended(exc, cancelled=not isinstance(exc, Exception))
@@ -161,6 +170,7 @@ class WorkflowRuntime:
         observer: ExecutionObserver | None,
         executor: Executor | None,
         executors: Mapping[str, Executor] | None,
+        cache: bool = False,
     ) -> WorkflowResult[S]:
         if not isinstance(workflow, Workflow):
             raise TypeError(f"execute() takes a Workflow, not {type(workflow).__name__}")
@@ -193,6 +203,14 @@ class WorkflowRuntime:
             executors=table,
         )
         execution.placement = (default, executors)  # sub-workflows bind their labels alike
+        execution.hook = make_hook(
+            workflow,
+            plan,
+            run_context=run_context,
+            config=profile,
+            inputs=execution.inputs,
+            cache=cache,
+        )
         used = _distinct([*(table or []), *inner_executors(workflow, table, default, executors)])
         if not used:
             return await execution.run()
@@ -338,6 +356,7 @@ class _Execution:
     ) -> None:
         self.workflow = workflow
         self.executors = executors
+        self.hook: NodeHook | None = None
         self.plan = plan
         self.state = state
         self.deps = deps
@@ -377,6 +396,13 @@ class _Execution:
         }
 
     async def run(self) -> WorkflowResult[Any]:
+        try:
+            return await self._run()
+        finally:
+            if self.hook is not None:
+                self.hook.close()
+
+    async def _run(self) -> WorkflowResult[Any]:
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         if not self.plan.ids:
@@ -476,39 +502,16 @@ class _Execution:
         if observer is not None and not composed:
             observer.task_started(task_id)
         started = perf_counter()
-        executor = None if self.executors is None else self.executors[index]
         try:
-            if composed:  # a map or a sub-workflow: its elements/inner tasks report themselves
+            if composed and self.workflow.node(plan.ids[index]).map is not None:
+                # a map: each element goes through the hook itself (resumed one by one)
                 output = await run_composed(self, index, task_id, inputs)
-            elif executor is not None:
-                output = await executor.run(
-                    TaskCall(
-                        task_id=task_id,
-                        workflow=self.workflow.name,
-                        task=cast(Task[Any, Any], task),
-                        context_class=plan.context_classes[index],
-                        state=self.state,
-                        deps=self.deps,
-                        inputs=inputs,
-                        config=self.config,
-                        run_context=self.run_context,
-                        results=self.results,
-                    )
+            elif self.hook is not None:
+                output = await self.hook.run(
+                    index, inputs, lambda: self._body(index, task_id, task, inputs)
                 )
-            elif isinstance(task, Task):
-                ctx: TaskContext[Any, Any, Any] = plan.context_classes[index](
-                    state=self.state,
-                    deps=self.deps,
-                    inputs=inputs,
-                    config=self.config,
-                    run_context=self.run_context,
-                    task_id=task_id,
-                    workflow=self.workflow.name,
-                    results=self.results,
-                )
-                output = await task.execute(ctx)
             else:
-                output = await self._run_actor(index, task, inputs)
+                output = await self._body(index, task_id, task, inputs)
         except asyncio.CancelledError:
             if self.stopping:
                 self.cancelled.append(index)
@@ -527,6 +530,41 @@ class _Execution:
         self.outputs[index] = output
         self.completed[index] = True
         return not self.stopping
+
+    async def _body(self, index: int, task_id: str, task: Any, inputs: Any) -> Any:
+        """Run one node's body once (on its executor, inline, or as an actor)."""
+        plan = self.plan
+        if plan.composed[index]:  # a sub-workflow: its inner tasks report themselves
+            return await run_composed(self, index, task_id, inputs)
+        executor = None if self.executors is None else self.executors[index]
+        if executor is not None:
+            return await executor.run(
+                TaskCall(
+                    task_id=task_id,
+                    workflow=self.workflow.name,
+                    task=cast(Task[Any, Any], task),
+                    context_class=plan.context_classes[index],
+                    state=self.state,
+                    deps=self.deps,
+                    inputs=inputs,
+                    config=self.config,
+                    run_context=self.run_context,
+                    results=self.results,
+                )
+            )
+        if isinstance(task, Task):
+            ctx: TaskContext[Any, Any, Any] = plan.context_classes[index](
+                state=self.state,
+                deps=self.deps,
+                inputs=inputs,
+                config=self.config,
+                run_context=self.run_context,
+                task_id=task_id,
+                workflow=self.workflow.name,
+                results=self.results,
+            )
+            return await task.execute(ctx)
+        return await self._run_actor(index, task, inputs)
 
     async def _run_actor(self, index: int, actor: Actor[Any, Any], inputs: Any) -> Any:
         """Drive ``actor.run`` to its end; the output is its last yield (None if none)."""
@@ -647,4 +685,5 @@ class _Execution:
             not_started=not_started,
             yields=self.yields,
             sent=self.sent,
+            **({} if self.hook is None else self.hook.summary()),
         )

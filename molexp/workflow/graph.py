@@ -34,6 +34,7 @@ from molexp.profile import ProfileConfig
 from molexp.workflow.actor import Actor
 from molexp.workflow.compose import MapSpec, SubWorkflow
 from molexp.workflow.errors import WorkflowDefinitionError
+from molexp.workflow.policy import TaskPolicy, check_policy_options, policy_for
 from molexp.workflow.task import Task, default_task_name
 
 __all__ = ["FanInForm", "InputShape", "Node", "Workflow"]
@@ -202,6 +203,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         self._nodes: list[Node[Any]] = []
         self._by_id: dict[str, Node[Any]] = {}
         self._declared_types: dict[Any, Any] = {}  # per task class: see edge_misfits
+        self._policy_options: dict[str, dict[str, Any]] = {}
 
     # -- declaration --------------------------------------------------------------------
 
@@ -212,11 +214,19 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         after: Node[Any] | Sequence[Node[Any]] | Mapping[str, Node[Any]] | None = None,
         name: str | None = None,
         executor: str | None = None,
+        retries: int | None = None,
+        retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+        retry_backoff: float | None = None,
+        timeout: float | None = None,
+        cache: bool | None = None,
     ) -> Node[OutputT]:
         """Add ``task`` (or an actor) after its upstream nodes; return its typed ``Node``.
 
         ``executor`` labels where the task should run (``"remote"``, ``"gpu"``, ...); the
         label is bound to an executor at execute time: ``execute(executors={"remote": ...})``.
+
+        ``retries``/``retry_on``/``retry_backoff``/``timeout``/``cache`` override the task
+        class's attributes of those names for this node (``molexp.workflow.policy``).
         """
         if isinstance(task, type) and issubclass(task, (Task, Actor)):
             # Checked before naming: a class would be named after its metaclass.
@@ -230,12 +240,28 @@ class Workflow(Generic[StateT, DepsT, InputT]):
             self._check_executor_label(task, node_id, executor)
         if isinstance(task, SubWorkflow):
             self._check_sub_workflow(task, node_id)
+        options = check_policy_options(
+            {
+                "retries": retries,
+                "retry_on": retry_on,
+                "retry_backoff": retry_backoff,
+                "timeout": timeout,
+                "cache": cache,
+            },
+            f"workflow {self.name!r}, task {node_id!r}",
+        )
+        policy_for(node_id, task, options)  # the class attributes too, before it is added
         upstream, shape = self._resolve_after(after, node_id)
         form: FanInForm = "mapping"
         if shape == "fan_in":
             form = self._fan_in_form(task, node_id, after)
         self._check_edge_types(task, node_id, upstream, shape)
         if isinstance(task, Actor):
+            if options:
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r}, actor {node_id!r}: {sorted(options)[0]}= applies "
+                    "to tasks; an actor streams and always runs (drop it)"
+                )
             shape = _actor_input_shape(upstream, shape)
             self._check_no_wait_on_producer(node_id, upstream)
             producers = [up.id for up in upstream.values() if up.is_actor]
@@ -250,6 +276,8 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         )
         self._nodes.append(node)
         self._by_id[node_id] = node
+        if options:
+            self._policy_options[node_id] = options
         return node
 
     def map(
@@ -371,6 +399,11 @@ class Workflow(Generic[StateT, DepsT, InputT]):
                     f"{what} {type_label(inner_type)} that workflow {inner.name!r} declares; "
                     f"the inner tasks run on the outer {what}"
                 )
+
+    def policy(self, node_id: str) -> TaskPolicy:
+        """The merged retry/timeout/cache policy of a task (class attributes + wf.add)."""
+        node = self._by_id[node_id]
+        return policy_for(node_id, node.task, self._policy_options.get(node_id))
 
     def _check_edge_types(
         self, task: object, node_id: str, upstream: Mapping[str, Node[Any]], shape: str
