@@ -44,6 +44,7 @@ IN_MEMORY = {
     "molexp.runtime.observer",
     "molexp.runtime.plan",
     "molexp.runtime.result",
+    "molexp.runtime.tries",
     "molexp.runtime.runtime",
     "molexp.workflow",
     "molexp.workflow.actor",
@@ -52,6 +53,7 @@ IN_MEMORY = {
     "molexp.workflow.fingerprint",
     "molexp.workflow.graph",
     "molexp.workflow.introspect",
+    "molexp.workflow.policy",
     "molexp.workflow.task",
 }
 NEVER = ("sqlite3", "cattrs", "attr", "attrs", "dask", "distributed", "jinja2", "mypy", "numpy")

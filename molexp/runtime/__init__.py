@@ -2,9 +2,9 @@
 
 from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
 from molexp.runtime.observer import ExecutionObserver
-from molexp.runtime.persistence import TaskTimeout, TaskTry
 from molexp.runtime.result import TaskFailure, WorkflowFailed, WorkflowResult
 from molexp.runtime.runtime import WorkflowRuntime
+from molexp.runtime.tries import TaskTimeout, TaskTry
 
 __all__ = [
     "ExecutionObserver",

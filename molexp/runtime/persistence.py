@@ -37,7 +37,10 @@ from molexp.caching.digest import UnhashableValue, digest_value
 from molexp.caching.outputs import TaskRecords
 from molexp.profile import ProfileConfig
 from molexp.runtime.plan import Plan
+from molexp.runtime.tries import TaskTimeout, TaskTry
 from molexp.workflow.actor import Actor
+from molexp.workflow.compose import SubWorkflow
+from molexp.workflow.fingerprint import wiring_fingerprint
 from molexp.workflow.graph import Workflow
 from molexp.workflow.policy import TaskPolicy
 
@@ -50,34 +53,17 @@ __all__ = ["NodeHook", "TaskTimeout", "TaskTry", "make_hook"]
 logger = logging.getLogger("molexp.runtime")
 
 
-class TaskTimeout(TimeoutError):
-    """A task's try ran longer than its ``timeout``: the body was cancelled."""
-
-    def __init__(self, task_id: str, limit: float, attempt: int, tries: int) -> None:
-        of = f" (try {attempt} of {tries})" if tries > 1 else ""
-        super().__init__(f"task {task_id!r} exceeded its timeout of {limit:g} s{of}")
-        self.task_id = task_id
-        self.limit = limit
-
-
-@attrs.frozen
-class TaskTry:
-    """One try of a task: ``succeeded``, ``failed`` or ``timeout``, its error, its duration."""
-
-    task_id: str
-    attempt: int
-    status: str
-    duration: float
-    error: str | None = None
-
-
 def _identity(task: object) -> str:
     cls = type(task)
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _params(task: object) -> Any:
-    """What a task instance was built with (its fields, or its ``__dict__``)."""
+    """What a task instance was built with (its fields, or its ``__dict__``); for a
+    sub-workflow, its inner wiring and output node (the inner tasks' own parameters and
+    code are in its code digest, see ``NodeHook._code``)."""
+    if isinstance(task, SubWorkflow):
+        return {"inner": wiring_fingerprint(task.inner), "output": task.output.id}
     if attrs.has(type(task)):
         return task
     state = getattr(task, "__dict__", None)
@@ -133,7 +119,7 @@ class NodeHook:
             )
         self._inputs = inputs
         self._input_digest: str | None = None
-        self._codes: dict[type[Any], str] = {}
+        self._codes: dict[object, str] = {}  # per task class; per SubWorkflow instance
         if self.records is not None:
             # Before any task runs: module state a task mutates as it runs (a list it
             # appends to) must not make the same code hash differently per attempt.
@@ -151,6 +137,21 @@ class NodeHook:
     # -- lineage -----------------------------------------------------------------------------
 
     def _code(self, task: object) -> str:
+        if isinstance(task, SubWorkflow):
+            # The inner tasks' code and parameters: a change inside a sub-workflow re-runs
+            # the node that holds it (and what follows), never reuses a stale output.
+            digest = self._codes.get(task)
+            if digest is None:
+                h = hashlib.sha256(code_digest(type(task)).encode())
+                for node in task.inner.nodes:
+                    h.update(f"{node.id}={self._code(node.task)};".encode())
+                    try:
+                        params = digest_value(_params(node.task), where=node.id)
+                    except (UnhashableValue, RecursionError) as exc:
+                        params = f"unhashable: {exc}"
+                    h.update(f"{params};".encode())
+                digest = self._codes[task] = h.hexdigest()
+            return digest
         cls = type(task)
         digest = self._codes.get(cls)
         if digest is None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from molexp.workflow.graph import Node
 
 if TYPE_CHECKING:
-    from molexp.runtime.persistence import TaskTry
+    from molexp.runtime.tries import TaskTry
 
 __all__ = ["RunStatus", "TaskFailure", "WorkflowFailed", "WorkflowResult"]
 

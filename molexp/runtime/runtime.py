@@ -34,7 +34,6 @@ from molexp.runtime.compose import inner_executors, run_composed
 from molexp.runtime.executor import Executor, LocalExecutor, TaskCall
 from molexp.runtime.heap import frozen_heap
 from molexp.runtime.observer import ExecutionObserver
-from molexp.runtime.persistence import NodeHook, make_hook
 from molexp.runtime.plan import Plan, plan_for
 from molexp.runtime.result import TaskFailure, WorkflowResult
 from molexp.workflow.actor import Actor
@@ -44,6 +43,7 @@ from molexp.workflow.graph import Workflow
 from molexp.workflow.task import Task
 
 if TYPE_CHECKING:
+    from molexp.runtime.persistence import NodeHook
     from molexp.workspace.run_context import RunContext
 
 __all__ = ["WorkflowRuntime"]
@@ -203,14 +203,19 @@ class WorkflowRuntime:
             executors=table,
         )
         execution.placement = (default, executors)  # sub-workflows bind their labels alike
-        execution.hook = make_hook(
-            workflow,
-            plan,
-            run_context=run_context,
-            config=profile,
-            inputs=execution.inputs,
-            cache=cache,
-        )
+        if run_context is not None or workflow.has_policies():
+            # Imported here: an in-memory run without retries or timeouts needs no hook,
+            # and never loads the caching and workspace layers (issue 16).
+            from molexp.runtime.persistence import make_hook
+
+            execution.hook = make_hook(
+                workflow,
+                plan,
+                run_context=run_context,
+                config=profile,
+                inputs=execution.inputs,
+                cache=cache,
+            )
         used = _distinct([*(table or []), *inner_executors(workflow, table, default, executors)])
         if not used:
             return await execution.run()
@@ -356,7 +361,7 @@ class _Execution:
     ) -> None:
         self.workflow = workflow
         self.executors = executors
-        self.hook: NodeHook | None = None
+        self.hook: NodeHook | None = None  # resume, cache, retries (runtime.persistence)
         self.plan = plan
         self.state = state
         self.deps = deps

@@ -204,6 +204,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         self._by_id: dict[str, Node[Any]] = {}
         self._declared_types: dict[Any, Any] = {}  # per task class: see edge_misfits
         self._policy_options: dict[str, dict[str, Any]] = {}
+        self._class_policies: dict[type[Any], TaskPolicy] = {}  # per class, no wf.add options
 
     # -- declaration --------------------------------------------------------------------
 
@@ -250,7 +251,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
             },
             f"workflow {self.name!r}, task {node_id!r}",
         )
-        policy_for(node_id, task, options)  # the class attributes too, before it is added
+        self._policy(node_id, task, options)  # the class attributes too, before it is added
         upstream, shape = self._resolve_after(after, node_id)
         form: FanInForm = "mapping"
         if shape == "fan_in":
@@ -403,7 +404,21 @@ class Workflow(Generic[StateT, DepsT, InputT]):
     def policy(self, node_id: str) -> TaskPolicy:
         """The merged retry/timeout/cache policy of a task (class attributes + wf.add)."""
         node = self._by_id[node_id]
-        return policy_for(node_id, node.task, self._policy_options.get(node_id))
+        return self._policy(node_id, node.task, self._policy_options.get(node_id))
+
+    def _policy(self, node_id: str, task: object, options: dict[str, Any] | None) -> TaskPolicy:
+        if options:
+            return policy_for(node_id, task, options)
+        # Read once per class: a 100,000-node scan of one class validates it once.
+        found = self._class_policies.get(type(task))
+        if found is None:
+            found = self._class_policies[type(task)] = policy_for(node_id, task, None)
+        return found
+
+    def has_policies(self) -> bool:
+        """Whether any node retries or times out (else an execution without a run needs no
+        hook around its nodes)."""
+        return any(not self.policy(node.id).plain for node in self._nodes)
 
     def _check_edge_types(
         self, task: object, node_id: str, upstream: Mapping[str, Node[Any]], shape: str

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from molexp.workflow.errors import WorkflowDefinitionError
 
@@ -29,8 +27,8 @@ __all__ = ["POLICY_OPTIONS", "TaskPolicy", "check_policy_options", "policy_for"]
 POLICY_OPTIONS = ("retries", "retry_on", "retry_backoff", "timeout", "cache", "cache_version")
 
 
-@attrs.frozen
-class TaskPolicy:
+class TaskPolicy(NamedTuple):
+    # A NamedTuple, not attrs: graph declaration and in-memory runs stay free of attrs.
     retries: int = 0
     retry_on: tuple[type[BaseException], ...] = (Exception,)
     retry_backoff: float = 1.0
