@@ -91,15 +91,22 @@ class GraphSpec:
 
 
 def graph_from_workflow(workflow: Any) -> GraphSpec:
-    """The graph of a ``Workflow`` (nodes in the order they were added)."""
-    nodes = tuple(GraphNode(n.id, type(n.task).__name__) for n in workflow.nodes)
-    edges = []
-    for node in workflow.nodes:
-        for key, up in node.upstream.items():
-            stream = bool(node.is_actor and up.is_actor)
-            label = key if node.input_shape == "fan_in" and not stream and key != up.id else ""
-            edges.append(GraphEdge(up.id, node.id, label, stream))
-    return GraphSpec(workflow.name, nodes, tuple(edges))
+    """The graph of a ``Workflow`` (nodes in the order they were added), as a tracked run
+    records it (``molexp.runtime.provenance.graph_record``)."""
+    from molexp.runtime.provenance import graph_record
+
+    spec = graph_from_record(graph_record(workflow))
+    assert spec is not None
+    return spec
+
+
+def _recorded_graph(info: Mapping[str, Any]) -> object:
+    """The graph a run recorded: ``execution.graph`` (written by every tracked execution),
+    else a top-level ``graph``."""
+    execution = info.get("execution")
+    if isinstance(execution, Mapping) and execution.get("graph") is not None:
+        return execution.get("graph")
+    return info.get("graph")
 
 
 def graph_from_record(record: object) -> GraphSpec | None:
@@ -556,7 +563,8 @@ def collect(
     timings = per_run[0] if len(runs) == 1 else _mean_timings(per_run)
     if graph is None:
         graph = next(
-            (g for g in (graph_from_record(info.get("graph")) for info in infos) if g), None
+            (g for g in (graph_from_record(_recorded_graph(info)) for info in infos) if g),
+            None,
         )
     if graph is not None and len(runs) == 1 and timings:
         status = {t.task: t.status for t in timings}

@@ -1,8 +1,9 @@
 """What a tracked execution records in run.json besides its status: ``execution``.
 
 ``execution`` holds the molexp version, the workflow's name and graph fingerprint, the git
-commit of the repository holding the workflow's module (when it is in one), the attempt, and
-per task its status, duration and the attempt that last ran it. Tasks an attempt did not run
+commit of the repository holding the workflow's module (when it is in one), the attempt,
+per task its status, duration and the attempt that last ran it, and the graph itself (nodes
+and edges, what ``molexp report`` draws; left out above ``GRAPH_RECORD_MAX`` nodes). Tasks an attempt did not run
 keep what an earlier attempt recorded. Recording it never fails a run: a problem is logged.
 """
 
@@ -21,9 +22,18 @@ if TYPE_CHECKING:
     from molexp.workflow.graph import Workflow
     from molexp.workspace import RunContext
 
-__all__ = ["EXECUTION_KEY", "execution_record", "git_commit", "record_execution"]
+__all__ = [
+    "EXECUTION_KEY",
+    "GRAPH_RECORD_MAX",
+    "execution_record",
+    "git_commit",
+    "graph_record",
+    "record_execution",
+]
 
 EXECUTION_KEY = "execution"
+GRAPH_RECORD_MAX = 2_000
+"""Larger graphs are not copied into every run.json (a report then needs ``--workflow``)."""
 log = logging.getLogger("molexp.runtime")
 
 
@@ -70,6 +80,28 @@ def execution_record(
         "attempt": attempt,
         "status": str(result.status),
         "tasks": tasks,
+        "graph": graph_record(workflow, limit=GRAPH_RECORD_MAX),
+    }
+
+
+def graph_record(workflow: Workflow[Any, Any, Any], limit: int | None = None) -> Any:
+    """The workflow's nodes and edges as JSON (None above ``limit`` nodes):
+    ``{"name", "nodes": [{"id", "task"}], "edges": [{"source", "target", "label", "stream"}]}``.
+    ``label`` is the fan-in key where it is not the upstream's id; ``stream`` marks a
+    channel between actors."""
+    nodes = workflow.nodes
+    if limit is not None and len(nodes) > limit:
+        return None
+    edges = []
+    for node in nodes:
+        for key, up in node.upstream.items():
+            stream = bool(node.is_actor and up.is_actor)
+            label = key if node.input_shape == "fan_in" and not stream and key != up.id else ""
+            edges.append({"source": up.id, "target": node.id, "label": label, "stream": stream})
+    return {
+        "name": workflow.name,
+        "nodes": [{"id": n.id, "task": type(n.task).__name__} for n in nodes],
+        "edges": edges,
     }
 
 

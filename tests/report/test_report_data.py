@@ -244,3 +244,36 @@ def test_many_lines_are_capped_and_said_so(tmp_path: Path) -> None:
     assert (len(by_param["b"].series), by_param["b"].lines_total) == (10, 12)  # a line per a
     assert (len(by_param["a"].series), by_param["a"].lines_total) == (2, 2)
     assert "(the first 10 of 12 lines)" in render_html(data)
+
+
+def test_a_tracked_execution_records_its_graph_for_the_report(tmp_path: Path) -> None:
+    import asyncio
+
+    from molexp import WorkflowRuntime
+
+    class Step(Task[TaskContext[None, None, object], int]):
+        async def execute(self, ctx: TaskContext[None, None, object]) -> int:
+            return 1
+
+    wf: Workflow[None, None, None] = Workflow("recorded")
+    first = wf.add(Step(), name="first")
+    second = wf.add(Step(), after=first, name="second")
+    wf.add(Step(), after={"a": first, "b": second}, name="join")
+    run = Workspace(tmp_path / "ws").project("p").experiment("e").add_run()
+
+    async def go() -> None:
+        async with run.start() as rc:
+            (await WorkflowRuntime().execute(wf, run_context=rc)).raise_for_status()
+
+    asyncio.run(go())
+    data = collect([run], title="recorded", report_folder=tmp_path)  # no --workflow
+    assert data.graph is not None and data.graph == attrs.evolve(
+        graph_from_workflow(wf), nodes=data.graph.nodes
+    )
+    assert [n.id for n in data.graph.nodes] == ["first", "second", "join"]
+    assert {(e.source, e.target, e.label) for e in data.graph.edges} == {
+        ("first", "second", ""),
+        ("first", "join", "a"),
+        ("second", "join", "b"),
+    }
+    assert [n.status for n in data.graph.nodes] == ["succeeded"] * 3  # from the timings
