@@ -23,7 +23,7 @@ import asyncio
 import logging
 import traceback
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -216,7 +216,8 @@ class WorkflowRuntime:
                 inputs=execution.inputs,
                 cache=cache,
             )
-        used = _distinct([*(table or []), *inner_executors(workflow, table, default, executors)])
+        inner = inner_executors(workflow, table, default, executors) if any(plan.composed) else []
+        used = _distinct([*(table or []), *inner])
         if not used:
             return await execution.run()
         prepared: list[Executor] = []
@@ -536,14 +537,17 @@ class _Execution:
         self.completed[index] = True
         return not self.stopping
 
-    async def _body(self, index: int, task_id: str, task: Any, inputs: Any) -> Any:
-        """Run one node's body once (on its executor, inline, or as an actor)."""
+    def _body(self, index: int, task_id: str, task: Any, inputs: Any) -> Awaitable[Any]:
+        """One node's body, to await once (on its executor, inline, or as an actor).
+
+        Not a coroutine itself: it hands back the task's own coroutine, so the common local
+        path costs no extra frame per task (issue 16)."""
         plan = self.plan
         if plan.composed[index]:  # a sub-workflow: its inner tasks report themselves
-            return await run_composed(self, index, task_id, inputs)
+            return run_composed(self, index, task_id, inputs)
         executor = None if self.executors is None else self.executors[index]
         if executor is not None:
-            return await executor.run(
+            return executor.run(
                 TaskCall(
                     task_id=task_id,
                     workflow=self.workflow.name,
@@ -568,8 +572,8 @@ class _Execution:
                 workflow=self.workflow.name,
                 results=self.results,
             )
-            return await task.execute(ctx)
-        return await self._run_actor(index, task, inputs)
+            return task.execute(ctx)
+        return self._run_actor(index, task, inputs)
 
     async def _run_actor(self, index: int, actor: Actor[Any, Any], inputs: Any) -> Any:
         """Drive ``actor.run`` to its end; the output is its last yield (None if none)."""

@@ -205,6 +205,7 @@ class Workflow(Generic[StateT, DepsT, InputT]):
         self._declared_types: dict[Any, Any] = {}  # per task class: see edge_misfits
         self._policy_options: dict[str, dict[str, Any]] = {}
         self._class_policies: dict[type[Any], TaskPolicy] = {}  # per class, no wf.add options
+        self._has_policies: tuple[int, bool] | None = None  # (nodes, answer): has_policies
 
     # -- declaration --------------------------------------------------------------------
 
@@ -417,8 +418,12 @@ class Workflow(Generic[StateT, DepsT, InputT]):
 
     def has_policies(self) -> bool:
         """Whether any node retries or times out (else an execution without a run needs no
-        hook around its nodes)."""
-        return any(not self.policy(node.id).plain for node in self._nodes)
+        hook around its nodes). Remembered until a node is added (workflows only grow)."""
+        known = self._has_policies
+        if known is None or known[0] != len(self._nodes):
+            found = any(not self.policy(node.id).plain for node in self._nodes)
+            known = self._has_policies = (len(self._nodes), found)
+        return known[1]
 
     def _check_edge_types(
         self, task: object, node_id: str, upstream: Mapping[str, Node[Any]], shape: str
