@@ -10,10 +10,14 @@ runs/<run_id>/
   outputs/<digest>.<n><suffix>   outputs too large to inline, or not JSON (arrays, bundles)
 ```
 
-An output is *durably stored* once its ``output`` line is in ``tasks.jsonl``: the file it
-points to was written, fsync'd and renamed into place first, so a SIGKILL at any point
-leaves either no record (the task runs again) or a record whose value is complete. A torn
-last line (a kill during the append) is ignored.
+An output is *stored* once its ``output`` line is in ``tasks.jsonl``: the file it points to
+was written, fsync'd and renamed into place first, so a SIGKILL at any point leaves either no
+record (the task runs again) or a record whose value is complete. A torn last line (a kill
+during the append) is ignored. The lines themselves are fsync'd in groups (group commit,
+issue 16): a helper thread fsyncs the file ``GROUP_SYNC_DELAY`` after a write, once for all
+the lines written meanwhile, and closing the records fsyncs what is left. So the scheduler
+never waits for a record's fsync; a power loss can forget the last few records (those
+tasks run again on resume, which is correct), a killed process cannot.
 
 Outputs go through the codecs (``molexp.codecs.pack``): JSON via cattrs for attrs classes,
 dataclasses, builtins, enums and datetimes; a codec's file for numpy arrays or ASE
@@ -29,6 +33,8 @@ import io
 import json
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +103,45 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+GROUP_SYNC_DELAY = 0.02
+"""Seconds between a record's write and the fsync that covers it and its neighbours."""
+
+
+class _GroupSync:
+    """fsyncs one file on a helper thread, shortly after writes: one fsync per group."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._dirty = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="molexp-records-sync", daemon=True)
+        self._thread.start()
+
+    def mark(self) -> None:
+        self._dirty.set()
+
+    def _run(self) -> None:
+        while True:
+            self._dirty.wait()
+            if self._stopping:
+                return
+            time.sleep(GROUP_SYNC_DELAY)  # let the lines of this group be written
+            self._dirty.clear()  # a line written from here on marks the next group
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:  # the final fsync in close() reports it again
+                logger.warning("task records: fsync failed: %s", exc)
+            if self._stopping:  # close() came during the sleep: its wake-up was cleared
+                return
+
+    def close(self) -> None:
+        """Stop the helper, then fsync whatever it has not (on the caller's thread)."""
+        self._stopping = True
+        self._dirty.set()
+        self._thread.join()
+        os.fsync(self._fd)
+
+
 class TaskRecords:
     """The task records of one run (the owner process appends; readers replay)."""
 
@@ -107,6 +152,7 @@ class TaskRecords:
         self.attempt = attempt
         self.fsync = fsync
         self._fd: int | None = None
+        self._sync: _GroupSync | None = None
         self._serial = 0
         self.records = read_records(self.path)
         self.stored: dict[str, dict[str, Any]] = {}
@@ -137,13 +183,18 @@ class TaskRecords:
             )
         write_all(self._fd, line)
         if self.fsync and durable:
-            os.fsync(self._fd)
+            if self._sync is None:
+                self._sync = _GroupSync(self._fd)
+            self._sync.mark()
         self.records.append(record)
         if record["event"] == "output":
             self.stored[record["task"]] = record
         return record
 
     def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
