@@ -184,6 +184,13 @@ def _ndarray_scalar(tp: Any, origin: Any, args: tuple[Any, ...]) -> tuple[Any] |
     return (dtype_args[0],) if same else None
 
 
+def _is_numpy_ndarray_alias(tp: Any) -> bool:
+    """``tp`` is ``numpy.typing.NDArray`` itself, a ``TypeAliasType`` defined in a private
+    numpy module on newer Pythons (written from ``numpy.typing``, where users import it)."""
+    numpy_typing = sys.modules.get("numpy.typing")
+    return numpy_typing is not None and tp is getattr(numpy_typing, "NDArray", None)
+
+
 def convert(tp: Any, where: str) -> TypeNode:
     """The type expression tree of ``tp``; ``where`` names the task/slot for errors."""
     return _Converter(where).convert(tp, tp)
@@ -214,6 +221,8 @@ class _Converter:
         if isinstance(tp, typing.NewType):
             return self.symbol(tp, top, tp.__module__, getattr(tp, "__qualname__", tp.__name__))
         if isinstance(tp, _ALIAS_TYPES):  # `type X = ...` / TypeAliasType("X", ...): by name
+            if _is_numpy_ndarray_alias(tp):  # numpy >= 2.x on Python >= 3.12: its public home
+                return _NDARRAY
             return self.symbol(tp, top, tp.__module__, getattr(tp, "__name__", ""))
         if getattr(tp, "__unpacked__", False) and isinstance(tp, types.GenericAlias):
             # ``*tuple[str, ...]`` inside a tuple: spelled ``Unpack[tuple[str, ...]]``
@@ -248,8 +257,7 @@ class _Converter:
         if any(origin is u for u in _UNPACKS):
             return Sub(_UNPACK, (self.convert(args[0], top),))
         if isinstance(origin, _ALIAS_TYPES):  # a generic alias ``Pair[int]``
-            alias = self.symbol(origin, top, origin.__module__, getattr(origin, "__name__", ""))
-            return Sub(alias, tuple(self.convert(a, top) for a in args))
+            return Sub(self.convert(origin, top), tuple(self.convert(a, top) for a in args))
         if origin is Literal or origin is typing_extensions.Literal:
             return Sub(Sym("typing", "Literal"), tuple(self.literal(a, top) for a in args))
         if origin is collections.abc.Callable:
