@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -33,6 +34,36 @@ def add_workspace_argument(parser: argparse.ArgumentParser, *, inherit: bool = F
     )
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, *, profile_help: str, set_help: str) -> None:
+    """What ``run`` and ``sweep`` share: the workspace, project and experiment, the profile
+    and its file, and ``-s KEY=VALUE`` overrides."""
+    add_workspace_argument(parser)
+    parser.add_argument("--project", default="default", help="project name (default: default)")
+    parser.add_argument("--experiment", help="experiment name (default: the workflow's name)")
+    parser.add_argument("--profile", help=profile_help)
+    parser.add_argument(
+        "--profile-file",
+        type=Path,
+        help="profile file (default: the nearest molexp.toml or pyproject.toml with "
+        "[tool.molexp], from the workflow's folder up)",
+    )
+    parser.add_argument(
+        "-s",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=set_help,
+    )
+
+
+def shown_path(path: Any) -> str:
+    """A path as the CLI prints it: relative to here when below here, else absolute."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
 def resolve_workspace(args: argparse.Namespace, start: Any = None) -> str:
     """The workspace folder: ``--workspace``, else ``$MOLEXP_WORKSPACE``, else the
     ``workspace = "DIR"`` of the nearest molexp.toml (or [tool.molexp]) from ``start`` (the
@@ -53,8 +84,7 @@ def resolve_workspace(args: argparse.Namespace, start: Any = None) -> str:
     except ProfileError:
         return given  # the command that reads the profile reports it
     if declared is not None:
-        relative = os.path.relpath(declared)
-        args.workspace = str(declared) if relative.startswith("..") else relative
+        args.workspace = shown_path(declared)
     return str(args.workspace)
 
 

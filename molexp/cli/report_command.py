@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from molexp.cli.common import add_workspace_argument, error
+from molexp.cli.common import add_workspace_argument, error, shown_path
 
 __all__ = ["register"]
 
@@ -87,7 +87,7 @@ def report_handler(args: argparse.Namespace) -> int:
     except OSError as exc:
         return error(f"--output {args.output}: {exc.strerror or exc}")
     print(
-        f"report: {result.path} ({result.size / 1e6:.2f} MB, {result.runs} run(s), "
+        f"report: {shown_path(result.path)} ({result.size / 1e6:.2f} MB, {result.runs} run(s), "
         f"{result.plots} plot(s))"
     )
     return 0

@@ -13,10 +13,11 @@ from typing import Any
 
 from molexp.cli.common import (
     DEFAULT_WORKSPACE,
-    add_workspace_argument,
+    add_run_arguments,
     error,
     format_value,
     resolve_workspace,
+    shown_path,
 )
 
 __all__ = ["register"]
@@ -36,24 +37,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "workflow", metavar="WORKFLOW", help="path/to/workflow.py[:name] or package.module[:name]"
     )
-    add_workspace_argument(parser)
-    parser.add_argument("--project", default="default", help="project name (default: default)")
-    parser.add_argument("--experiment", help="experiment name (default: the workflow's name)")
-    parser.add_argument("--profile", help="profile name from molexp.toml / [tool.molexp]")
-    parser.add_argument(
-        "--profile-file",
-        type=Path,
-        help="profile file (default: the nearest molexp.toml or pyproject.toml with "
-        "[tool.molexp], from the workflow's folder up)",
-    )
-    parser.add_argument(
-        "-s",
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key (dotted for tables; TOML literal, else a string)",
+    add_run_arguments(
+        parser,
+        profile_help="profile name from molexp.toml / [tool.molexp]",
+        set_help="override a config key (dotted for tables; TOML literal, else a string)",
     )
     parser.add_argument(
         "--param",
@@ -421,13 +408,7 @@ def _summary(run: Any, result: Any, workspace: str) -> None:
         print("results:")
         for key, value in results.items():
             print(f"  {key} = {format_value(value)}")
-    print(f"run folder: {_shown(run.path)}")
+    print(f"run folder: {shown_path(run.path)}")
     default = os.environ.get("MOLEXP_WORKSPACE", DEFAULT_WORKSPACE)
     ws = "" if workspace == default else f" --workspace {shlex.quote(workspace)}"
     print(f"next: molexp runs show {run.id}{ws}   |   molexp assets --run {run.id}{ws}")
-
-
-def _shown(path: Path) -> str:
-    """Relative to here when it is below here, else absolute."""
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative

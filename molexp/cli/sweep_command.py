@@ -6,10 +6,9 @@ import argparse
 import asyncio
 import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
-from molexp.cli.common import add_workspace_argument, error, resolve_workspace
+from molexp.cli.common import add_run_arguments, error, resolve_workspace
 
 __all__ = ["register"]
 
@@ -66,24 +65,10 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="runs in flight at once (default 1); CPU-bound tasks need --dask to use more cores",
     )
-    add_workspace_argument(parser)
-    parser.add_argument("--project", default="default", help="project name (default: default)")
-    parser.add_argument("--experiment", help="experiment name (default: the workflow's name)")
-    parser.add_argument("--profile", help="base profile from molexp.toml / [tool.molexp]")
-    parser.add_argument(
-        "--profile-file",
-        type=Path,
-        help="profile file (default: the nearest molexp.toml or pyproject.toml with "
-        "[tool.molexp], from the workflow's folder up)",
-    )
-    parser.add_argument(
-        "-s",
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key of the base profile for every cell",
+    add_run_arguments(
+        parser,
+        profile_help="base profile from molexp.toml / [tool.molexp]",
+        set_help="override a config key of the base profile for every cell",
     )
     parser.add_argument(
         "--max-concurrency", type=int, metavar="N", help="task bodies at once within one run"

@@ -14,6 +14,7 @@ from molexp.cli.common import (
     format_size,
     format_value,
     resolve_workspace,
+    shown_path,
     table,
 )
 from molexp.run_table import (
@@ -426,7 +427,7 @@ def assets_query(args: argparse.Namespace) -> int:
             a.producer.task_id if a.producer and a.producer.task_id else "-",
             a.run_id or a.scope,
             format_size(a.size),
-            _shown(user_path(a)),
+            shown_path(user_path(a)),
         ]
         for a in found
     ]
@@ -450,14 +451,6 @@ def user_path(asset: Any) -> Any:
     except OSError:
         pass
     return path
-
-
-def _shown(path: Any) -> str:
-    """Relative to here when it is below here, else absolute."""
-    import os
-
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
 
 
 def _asset_json(asset: Any) -> dict[str, Any]:
