@@ -26,6 +26,7 @@ __all__ = [
     "flatten",
     "parse_where",
     "resolve_run_id",
+    "row_of",
 ]
 
 REPLICA_KEYS = ("seed", "replica")
@@ -111,6 +112,21 @@ class Condition:
             return bool(_OPERATORS[self.op](actual, self.value))
         except TypeError:
             return False  # e.g. a string compared with a number
+
+
+def row_of(run: Any) -> RunRow:
+    """A run as the tables see it (the same fields ``molexp runs list`` shows)."""
+    started, finished = run.started_at, run.finished_at
+    return RunRow(
+        run_id=run.id,
+        experiment=f"{run.project_name}/{run.experiment_name}",
+        status=str(run.status),
+        profile=run.profile,
+        started=started.strftime("%Y-%m-%d %H:%M:%S") if started else None,
+        duration=(finished - started).total_seconds() if started and finished else None,
+        params=flatten(run.params),
+        results=flatten(run.results),
+    )
 
 
 def parse_where(text: str) -> Condition:

@@ -24,6 +24,7 @@ from molexp.run_table import (
     flatten,
     parse_where,
     resolve_run_id,
+    row_of,
 )
 
 __all__ = ["register"]
@@ -133,20 +134,6 @@ def _quiet_damaged_warnings() -> None:
     logging.getLogger("molexp.workspace.damaged").setLevel(logging.ERROR)
 
 
-def _row(run: Any) -> RunRow:
-    started, finished = run.started_at, run.finished_at
-    return RunRow(
-        run_id=run.id,
-        experiment=f"{run.project_name}/{run.experiment_name}",
-        status=str(run.status),
-        profile=run.profile,
-        started=started.strftime("%Y-%m-%d %H:%M:%S") if started else None,
-        duration=(finished - started).total_seconds() if started and finished else None,
-        params=flatten(run.params),
-        results=flatten(run.results),
-    )
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -216,7 +203,7 @@ def runs_list(args: argparse.Namespace) -> int:
             limit=None if filtered else args.limit,  # filters read every run's records
         )
         damaged = ws.catalog.damaged_runs()
-        rows = [_row(run) for run in runs]
+        rows = [row_of(run) for run in runs]
     except (LookupError, ValueError) as exc:
         return error(str(exc))
     if args.profile is not None:
@@ -267,7 +254,7 @@ def runs_compare(args: argparse.Namespace) -> int:
             runs.reverse()  # oldest first: the order they were made in
             if not runs:
                 raise LookupError(f"no runs in experiment {args.experiment!r}")
-        rows = [_row(run) for run in runs]
+        rows = [row_of(run) for run in runs]
     except (LookupError, ValueError) as exc:
         return error(str(exc))
     params, results = _columns(rows, all_params=args.all_params)

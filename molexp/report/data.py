@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from molexp.run_table import REPLICA_KEYS, RunRow, cell_summary, differing, flatten
+from molexp.run_table import REPLICA_KEYS, RunRow, cell_summary, differing, flatten, row_of
 
 __all__ = [
     "MAX_LOG_RUNS",
@@ -518,21 +518,6 @@ class ReportData:
             "graph": self.graph.to_json() if self.graph else None,
             "artifacts": [attrs.asdict(a) for a in self.artifacts],
         }
-
-
-def row_of(run: Any) -> RunRow:
-    """A run as the tables see it (the same fields ``molexp runs list`` shows)."""
-    started, finished = run.started_at, run.finished_at
-    return RunRow(
-        run_id=run.id,
-        experiment=f"{run.project_name}/{run.experiment_name}",
-        status=str(run.status),
-        profile=run.profile,
-        started=started.strftime("%Y-%m-%d %H:%M:%S") if started else None,
-        duration=(finished - started).total_seconds() if started and finished else None,
-        params=flatten(run.params),
-        results=flatten(run.results),
-    )
 
 
 def collect(
