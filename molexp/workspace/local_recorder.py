@@ -1,9 +1,9 @@
 """Recording in the process that owns (or attached to) the run: files, manifest, index.
 
-Writes are synchronous and durable when they return: an artifact's file is fsynced (or, when
-small, embedded in its record), then its record is appended (and fsynced) to the run
-manifest and indexed, all while the run manifest is locked against other threads and
-processes.
+Writes are durable when they return: an artifact's file is fsynced (or, when small,
+embedded in its record), then its record is appended to the run manifest and indexed while
+the manifest is locked against other threads and processes, and fsynced after the lock is
+let go, so that saves of other threads (``save``) or tasks (``asave``) share the fsync.
 """
 
 from __future__ import annotations
@@ -83,6 +83,22 @@ class LocalRecorder:
     def save(
         self, kind: str, name: str, encoded: Encoded, producer: Producer, tags: list[str], what: str
     ) -> Asset:
+        asset, end = self._write(kind, name, encoded, producer, tags, what)
+        self._manifest.durable(end)
+        return asset
+
+    async def asave(
+        self, kind: str, name: str, encoded: Encoded, producer: Producer, tags: list[str], what: str
+    ) -> Asset:
+        asset, end = self._write(kind, name, encoded, producer, tags, what)
+        await self._manifest.durable_async(end)
+        return asset
+
+    def _write(
+        self, kind: str, name: str, encoded: Encoded, producer: Producer, tags: list[str], what: str
+    ) -> tuple[Asset, int]:
+        """Write the file and append the record; (the asset, the manifest end to wait for
+        before the save is durable: the record's fsync is shared with concurrent saves)."""
         store = self._store
         folder = self._folder
         with self._manifest.writer() as writer:
@@ -142,7 +158,8 @@ class LocalRecorder:
                 previous_id = previous["id"] if previous else None
                 record["previous"] = previous_id
             start = writer.end
-            writer.append(record)  # durable here: fsynced, with the bytes when inline
+            # Durable once the caller's wait for ``end`` returns (with the bytes when inline).
+            end = writer.append(record, deferred=True)
             self._index(writer, start, [record])
         if inline:
             store.syncer.submit(target)
@@ -167,8 +184,8 @@ class LocalRecorder:
             "confined_to": folder,
         }
         if kind == "checkpoint":
-            return CheckpointAsset(previous=previous_id, **common)
-        return ArtifactAsset(**common)
+            return CheckpointAsset(previous=previous_id, **common), end
+        return ArtifactAsset(**common), end
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -2,7 +2,10 @@
 
 It is the source of truth for the assets of its scope. Appends are O(1): under an
 exclusive ``flock`` a writer first catches up with what other processes appended, then
-writes its record(s) with one ``write`` and (by default) ``fdatasync``. A process killed
+writes its record(s) with one ``write`` and (by default) ``fdatasync``; a manifest kept open
+for many appends (a run's) lets concurrent writers share that ``fdatasync`` (group commit,
+see ``molexp.workspace.group_commit``): the writer appends with ``deferred=True``, lets go
+of the lock and waits with ``durable(end)`` or ``await durable_async(end)``. A process killed
 mid-append can leave a torn last line; readers stop at the last newline, and the next
 writer terminates the torn line so it becomes one skipped line, never a merged record.
 """
@@ -22,6 +25,7 @@ from typing import cast
 
 from molexp.workspace.atomic import dump_json_line, write_all
 from molexp.workspace.errors import AssetNameError
+from molexp.workspace.group_commit import GroupCommit
 from molexp.workspace.layout import ScopeKey
 from molexp.workspace.names import parent_folders
 from molexp.workspace.records import AssetRecord, record_problem
@@ -150,14 +154,24 @@ class ManifestWriter:
     def inode(self) -> int:
         return os.fstat(self._fd).st_ino
 
-    def append(self, *records: AssetRecord) -> int:
-        """Append ``records`` durably; return the manifest size after them."""
+    def append(self, *records: AssetRecord, deferred: bool = False) -> int:
+        """Append ``records``; return the manifest size after them.
+
+        They are durable on return, or with ``deferred`` once ``Manifest.durable`` (or
+        ``durable_async``) of that size returns: the caller waits after letting go of the
+        lock, so that concurrent writers share one fsync.
+        """
         manifest = self._manifest
         data = b"".join(dump_json_line(r) for r in records)
         write_all(self._fd, data)
+        end = manifest._offset + len(data)
         if manifest.fsync:
-            os.fdatasync(self._fd)
-        manifest._offset += len(data)
+            commit = manifest._group_commit(self._fd) if deferred else None
+            if commit is None:
+                os.fdatasync(self._fd)
+            else:
+                commit.written(end)
+        manifest._offset = end
         for record in records:
             manifest._index.add(record)
         return manifest._offset
@@ -176,6 +190,7 @@ class Manifest:
         self._inode: int | None = None
         self._fd: int | None = None  # kept open between writes while ``keep_open``
         self._fd_pid = 0
+        self._commit: GroupCommit | None = None  # on the descriptor kept open
         self.keep_open = False
 
     def _reset_if_replaced(self, st: os.stat_result) -> None:
@@ -223,11 +238,32 @@ class Manifest:
                 os.close(fd)
             return self._index
 
+    def _group_commit(self, fd: int) -> GroupCommit | None:
+        """The group commit of the descriptor kept open (None when ``fd`` is not it)."""
+        if fd != self._fd:
+            return None
+        if self._commit is None:
+            self._commit = GroupCommit(fd)
+        return self._commit
+
+    def durable(self, end: int) -> None:
+        """Return once the bytes before ``end`` (an ``append(deferred=True)``) are durable."""
+        commit = self._commit
+        if commit is not None:
+            commit.wait(end)
+
+    async def durable_async(self, end: int) -> None:
+        """``durable`` without blocking the event loop (concurrent callers share fsyncs)."""
+        commit = self._commit
+        if commit is not None:
+            await commit.wait_async(end)
+
     def _open_for_write(self) -> int:
         fd = self._fd
         if fd is not None and self._fd_pid == os.getpid():
             return fd
         self._fd = None
+        self._commit = None  # a forked child's: its parent syncs its own appends
         try:
             fd = os.open(self.path, _WRITE_FLAGS, 0o644)
         except OSError as exc:
@@ -259,9 +295,14 @@ class Manifest:
         """Close the descriptor kept open for writing (if any)."""
         with self._lock:
             self.keep_open = False
-            if self._fd is not None and self._fd_pid == os.getpid():
-                os.close(self._fd)
-            self._fd = None
+            commit, self._commit = self._commit, None
+            try:
+                if commit is not None and self._fd_pid == os.getpid():
+                    commit.close()  # what deferred appends wrote is durable before closing
+            finally:
+                if self._fd is not None and self._fd_pid == os.getpid():
+                    os.close(self._fd)
+                self._fd = None
 
     @property
     def offset(self) -> int:

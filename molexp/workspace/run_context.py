@@ -271,6 +271,16 @@ class RunContext:
         encoded = encode(data, name=name, what=what)  # before anything is written
         return self._recorder.save(kind, name, encoded, producer, tag_list, what)
 
+    async def _asave(
+        self, kind: str, name: str, data: Any, producer: Producer, tags: Iterable[str]
+    ) -> Asset:
+        self._check_open()
+        name = check_asset_name(name, what=kind)
+        what = f"{kind} {name!r} of run {self._run.id}"
+        tag_list = check_tags(tags, what) if tags else []
+        encoded = encode(data, name=name, what=what)
+        return await self._recorder.asave(kind, name, encoded, producer, tag_list, what)
+
     def _latest(self, kind: str, name: str) -> AssetRecord | None:
         return self._recorder.latest(kind, name)
 
@@ -395,6 +405,15 @@ class ArtifactStore:
         before anything is written.
         """
         return cast(ArtifactAsset, self._rc._save("artifact", name, data, self._producer, tags))
+
+    async def asave(self, name: str, data: Any, *, tags: Iterable[str] = ()) -> ArtifactAsset:
+        """``save`` for a task body: durable when the await returns, like ``save``, but the
+        event loop runs other tasks while the record is fsynced, and saves of tasks running
+        at the same time share one fsync (group commit). The file is written before the
+        first suspension, so the artifact is visible to reads in this process at once.
+        """
+        asset = await self._rc._asave("artifact", name, data, self._producer, tags)
+        return cast(ArtifactAsset, asset)
 
     def get(self, name: str, *, version: int | None = None) -> ArtifactAsset | None:
         """The newest (or the given) version of artifact ``name`` of this run, or None."""

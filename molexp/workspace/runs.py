@@ -10,6 +10,7 @@ removes the temporary files a killed writer left.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -105,7 +106,8 @@ class RunStates:
     def update(self, run_file: RunFile, change: Callable[[RunDocument], None]) -> RunDocument:
         """Read-modify-write run.json under the run lock (threads and processes)."""
         with run_file.lock:
-            doc = copy.deepcopy(run_file.read())
+            # A JSON round trip copies a JSON document faster than deepcopy (C both ways).
+            doc = json.loads(json.dumps(run_file.read()))
             change(doc)
             self.write(run_file, doc)
             return doc

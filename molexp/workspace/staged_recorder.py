@@ -79,6 +79,13 @@ class StagedRecorder:
             self._staged.append(record)
         return self._asset(record)
 
+    async def asave(
+        self, kind: str, name: str, encoded: Encoded, producer: Producer, tags: list[str], what: str
+    ) -> Asset:
+        # A worker's file is fsynced on its own and its record waits in memory for the
+        # driver: there is no manifest fsync to share.
+        return self.save(kind, name, encoded, producer, tags, what)
+
     # -- reads that also see what was staged -----------------------------------------------------
 
     def latest(self, kind: str, name: str) -> AssetRecord | None:

@@ -7,7 +7,8 @@ from a warm process lets the suite kill many workers without paying interpreter 
 
 A worker restarts the run ``crashme`` (a new attempt after the previous one was killed) and
 executes a workflow whose parallel tasks save artifacts, append to logs, write checkpoints
-and set results forever. It prints ``result KEY VALUE`` only after ``set_result`` returned.
+and set results forever. It prints ``result KEY VALUE`` only after ``set_result`` returned,
+and ``artifact NAME`` only after the save (``gamma``: ``asave``) returned.
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ class Busy(Task):
         log = ctx.log(f"{task}.out")
         j = 0
         while True:
-            ctx.artifact.save(f"{task}/r{round_no}-{j}.json", {"task": task, "j": j})
+            name = f"{task}/r{round_no}-{j}.json"
+            if task == "gamma":  # the group-committed save: durable when the await returns
+                await ctx.artifact.asave(name, {"task": task, "j": j})
+            else:
+                ctx.artifact.save(name, {"task": task, "j": j})
+            emit(f"artifact {name}")
             log.append(f"round {round_no} step {j}")
             key = f"{task}:{round_no}:{j}"
             ctx.set_result(key, j)

@@ -33,6 +33,7 @@ class Outcome:
     def __init__(self) -> None:
         self.started = False
         self.results: dict[str, int] = {}
+        self.artifacts: set[str] = set()
 
     def feed(self, line: str) -> None:
         if line == "started":
@@ -40,9 +41,13 @@ class Outcome:
         elif line.startswith("result "):
             _, key, value = line.split()
             self.results[key] = int(value)
+        elif line.startswith("artifact "):
+            self.artifacts.add(line.split()[1])
 
 
-def _verify(root: Path, outcome: Outcome, expected: dict[str, int]) -> None:
+def _verify(
+    root: Path, outcome: Outcome, expected: dict[str, int], saved: set[str] | None = None
+) -> None:
     assert_strict_json_tree(root, lines=False)  # every JSON file parses strictly (not *.tmp)
     ws = Workspace(root)
     try:
@@ -63,6 +68,11 @@ def _verify(root: Path, outcome: Outcome, expected: dict[str, int]) -> None:
                 chains.setdefault(str(record["name"]), []).append(record)
             if record["kind"] == "artifact":
                 assert (run.path / str(record["path"])).is_file(), record
+        if saved is not None:
+            saved.update(outcome.artifacts)
+            on_record = {str(r["name"]) for r in records if r["kind"] == "artifact"}
+            lost = saved - on_record
+            assert not lost, f"artifacts saved before the kill were lost: {sorted(lost)[:5]}"
         for chain in chains.values():
             previous = None
             for record in chain:
@@ -89,6 +99,7 @@ def crash_ws(tmp_path: Path) -> Path:
 def test_sigkill_at_random_moments(crash_ws: Path) -> None:
     rng = random.Random(int(os.environ.get("MOLEXP_CRASH_SEED", "20240611")))
     expected: dict[str, int] = {}
+    saved: set[str] = set()
     kills = 0
     zygote = subprocess.Popen(
         [sys.executable, WORKER, str(crash_ws), "zygote"],
@@ -111,7 +122,7 @@ def test_sigkill_at_random_moments(crash_ws: Path) -> None:
             kills += 1
             while (line := _readline(zygote.stdout)) != f"exit {pid}":
                 outcome.feed(line)
-            _verify(crash_ws, outcome, expected)
+            _verify(crash_ws, outcome, expected, saved)
     except BaseException:
         zygote.kill()
         raise
@@ -139,10 +150,11 @@ def test_sigkill_at_random_moments(crash_ws: Path) -> None:
         rest, _ = proc.communicate(timeout=60)
         for line in rest.splitlines():
             outcome.feed(line.strip())
-        _verify(crash_ws, outcome, expected)
+        _verify(crash_ws, outcome, expected, saved)
 
     assert kills >= 20
     assert expected, "no worker got as far as recording a result"
+    assert any(name.startswith("gamma/") for name in saved), "no asave returned before a kill"
     ws = Workspace(crash_ws)
     run = ws.run("crashme")
     attempts = run.info()["attempts"]

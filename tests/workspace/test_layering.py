@@ -23,6 +23,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "names",
         "layout",
         "atomic",
+        "group_commit",
         "encoding",
         "records",
         "storage",
