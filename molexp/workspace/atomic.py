@@ -26,8 +26,8 @@ __all__ = [
     "atomic_write_json",
     "dump_json_line",
     "ensure_dir",
-    "readable_json",
     "fsync_dir",
+    "readable_json",
     "try_lock",
     "write_all",
 ]

@@ -131,9 +131,7 @@ class GroupCommit:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="molexp-group-commit")
         target = self._written
         done = self._pool.submit(self.wait, target)
-        done.add_done_callback(
-            lambda f: loop.call_soon_threadsafe(self._landed, loop, state, f)
-        )
+        done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._landed, loop, state, f))
 
     def _landed(
         self, loop: asyncio.AbstractEventLoop, state: _LoopWaiters, done: Future[None]
@@ -145,9 +143,7 @@ class GroupCommit:
             if future.done():  # its task was cancelled: the bytes are synced all the same
                 continue
             if error is not None:
-                future.set_exception(
-                    _sync_error(error) if isinstance(error, OSError) else error
-                )
+                future.set_exception(_sync_error(error) if isinstance(error, OSError) else error)
             elif end <= self._synced:
                 future.set_result(None)
             else:

@@ -107,7 +107,7 @@ class RunStates:
         """Read-modify-write run.json under the run lock (threads and processes)."""
         with run_file.lock:
             # A JSON round trip copies a JSON document faster than deepcopy (C both ways).
-            doc = json.loads(json.dumps(run_file.read()))
+            doc: RunDocument = json.loads(json.dumps(run_file.read()))
             change(doc)
             self.write(run_file, doc)
             return doc

@@ -231,7 +231,9 @@ def test_concurrent_saves_of_a_run(
     with run.start() as rc:
         rc.bind_task("setup").artifact.save("first.json", {"ok": True})  # the manifest exists
         calls = _manifest_syncs(monkeypatch, run.path / "manifest.jsonl")
-        result = asyncio.run(WorkflowRuntime().execute(_fan_out(n, awaited=awaited), run_context=rc))
+        result = asyncio.run(
+            WorkflowRuntime().execute(_fan_out(n, awaited=awaited), run_context=rc)
+        )
         result.raise_for_status()
         syncs = len(calls)
     for i in range(n):
