@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import os
 import threading
 from pathlib import Path
@@ -179,6 +180,41 @@ def test_a_cancelled_waiter_leaves_the_others_alone(tmp_path: Path) -> None:
 # -- through a tracked run ---------------------------------------------------------------------
 
 
+class ManifestSyncs:
+    """Counts the fdatasync calls on one manifest (the real call runs) and how many of its
+    bytes were durable when each save returned."""
+
+    def __init__(self, manifest: Path) -> None:
+        self.manifest = manifest
+        self.calls = 0
+        self.durable = 0
+        self.at_return: dict[str, int] = {}
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = os.fdatasync
+
+        def counting(fd: int) -> None:
+            if not os.path.samefile(f"/proc/self/fd/{fd}", self.manifest):
+                return real(fd)
+            size = os.fstat(fd).st_size
+            real(fd)
+            self.calls += 1
+            self.durable = max(self.durable, size)
+
+        monkeypatch.setattr(os, "fdatasync", counting)
+
+    def record_ends(self) -> dict[str, int]:
+        """Where each artifact's record ends in the manifest."""
+        ends, offset = {}, 0
+        for line in self.manifest.read_bytes().splitlines(keepends=True):
+            offset += len(line)
+            ends[json.loads(line)["name"]] = offset
+        return ends
+
+
+SYNCS: ManifestSyncs | None = None
+
+
 class Save(Task):
     def __init__(self, i: int, *, awaited: bool) -> None:
         self.i = i
@@ -191,6 +227,8 @@ class Save(Task):
             await ctx.artifact.asave(name, data)
         else:
             ctx.artifact.save(name, data)
+        if SYNCS is not None:
+            SYNCS.at_return[name] = SYNCS.durable
         return self.i
 
 
@@ -207,45 +245,39 @@ def _fan_out(n: int, *, awaited: bool) -> Workflow[Any, Any, Any]:
     return wf
 
 
-def _manifest_syncs(monkeypatch: pytest.MonkeyPatch, manifest: Path) -> list[int]:
-    """Count the fdatasync calls made on ``manifest`` (the real call still runs)."""
-    calls: list[int] = []
-    real = os.fdatasync
-
-    def counting(fd: int) -> None:
-        if os.path.samefile(f"/proc/self/fd/{fd}", manifest):
-            calls.append(fd)
-        real(fd)
-
-    monkeypatch.setattr(os, "fdatasync", counting)
-    return calls
-
-
 @pytest.mark.parametrize("awaited", [True, False], ids=["asave", "save"])
 def test_concurrent_saves_of_a_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, awaited: bool
 ) -> None:
+    global SYNCS
     n = 100
     ws = Workspace(tmp_path / "ws")
     run = ws.project("p").experiment("e").add_run()
     with run.start() as rc:
         rc.bind_task("setup").artifact.save("first.json", {"ok": True})  # the manifest exists
-        calls = _manifest_syncs(monkeypatch, run.path / "manifest.jsonl")
-        result = asyncio.run(
-            WorkflowRuntime().execute(_fan_out(n, awaited=awaited), run_context=rc)
-        )
+        SYNCS = syncs = ManifestSyncs(run.path / "manifest.jsonl")
+        syncs.install(monkeypatch)
+        try:
+            result = asyncio.run(
+                WorkflowRuntime().execute(_fan_out(n, awaited=awaited), run_context=rc)
+            )
+        finally:
+            SYNCS = None
         result.raise_for_status()
-        syncs = len(calls)
+        calls = syncs.calls
+    ends = syncs.record_ends()
+    early = {k: (ends[k], v) for k, v in syncs.at_return.items() if v < ends[k]}
+    assert len(syncs.at_return) == n and not early, f"returned before durable: {early}"
     for i in range(n):
         asset = run.find_asset(f"r/{i}.json", kind="artifact")
         assert asset is not None and asset.load() == {"i": i, "energy": -1.5}
     assert ws.catalog.count_assets(run=run.id, kind="artifact") == n + 1
     ws.close()
     if awaited:
-        assert syncs <= n // 4, f"{syncs} fsyncs of the manifest for {n} concurrent asaves"
+        assert calls <= n // 4, f"{calls} fsyncs of the manifest for {n} concurrent asaves"
     else:
         # A synchronous save blocks the loop: the tasks never save at the same time.
-        assert syncs >= n
+        assert calls >= n
 
 
 def test_saves_from_threads_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -254,7 +286,8 @@ def test_saves_from_threads_share_fsyncs(tmp_path: Path, monkeypatch: pytest.Mon
     per_thread, threads_n = 25, 4
     with run.start() as rc:
         rc.bind_task("setup").artifact.save("first.json", {"ok": True})
-        calls = _manifest_syncs(monkeypatch, run.path / "manifest.jsonl")
+        syncs = ManifestSyncs(run.path / "manifest.jsonl")
+        syncs.install(monkeypatch)
         start = threading.Barrier(threads_n)
 
         def saver(t: int) -> None:
@@ -268,8 +301,7 @@ def test_saves_from_threads_share_fsyncs(tmp_path: Path, monkeypatch: pytest.Mon
             w.start()
         for w in workers:
             w.join()
-        syncs = len(calls)
     assert ws.catalog.count_assets(run=run.id, kind="artifact") == per_thread * threads_n + 1
     ws.close()
     # Each save still waits for a sync of its own record; overlapping saves share it.
-    assert 0 < syncs <= per_thread * threads_n
+    assert 0 < syncs.calls <= per_thread * threads_n
