@@ -100,3 +100,11 @@ async def outputs_are_typed() -> None:
     # mypy reports the state mismatch as "Cannot infer value of type parameter" [misc];
     # pyright as an argument type error. Either way the line is rejected.
     await WorkflowRuntime().execute(wf, state=ColdState())  # type: ignore[misc]
+
+
+async def asave_must_be_awaited(ctx: TaskContext[State, None, Dataset]) -> None:
+    store = ctx.artifact
+    if store is not None:
+        store.asave("b.json", {"n": 2}).version  # type: ignore[attr-defined]
+        version: int = store.save("a.json", 1).name  # type: ignore[assignment]
+        print(version)

@@ -7,6 +7,7 @@ from typing import Any, Protocol, assert_type
 import attrs
 
 from molexp import Node, ProfileConfig, Task, TaskContext, Workflow, WorkflowResult, WorkflowRuntime
+from molexp.workspace import ArtifactAsset
 
 
 @attrs.define
@@ -107,3 +108,10 @@ async def build_and_run() -> None:
     assert_type(result.raise_for_status(), WorkflowResult[State])
     result2 = await WorkflowRuntime().execute(wf, config={"lr": 0.1}, max_concurrency=4)
     assert_type(result2.failure.task_id if result2.failure else None, str | None)
+
+
+async def saves_under_a_run(ctx: TaskContext[State, None, Dataset]) -> None:
+    store = ctx.artifact
+    if store is not None:
+        assert_type(store.save("a.json", {"n": 1}), ArtifactAsset)
+        assert_type(await store.asave("b.json", {"n": 2}), ArtifactAsset)
