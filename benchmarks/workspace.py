@@ -7,7 +7,10 @@ absolute figures depend on the disk: the ratio says what molexp itself costs.
 
 Targets (issue 4): >= 1,000 durable small-JSON saves/s, >= 200,000 log lines/s,
 ``query_assets(producer_task=...)`` <= 5 ms at 100,000 assets (also for 500 rows, issue 15),
-tracked run of 1,000 no-op tasks <= 250 us/task more than the same run in memory.
+tracked run of 1,000 no-op tasks <= 250 us/task more than the same run in memory;
+(issue 16) a 1,000-task tracked fan-out saving one small JSON artifact (``asave``) and one
+log line per task <= 150 us/task, next to the raw floor of the same files and records with
+one fdatasync per 32 saves.
 """
 
 from __future__ import annotations
@@ -239,6 +242,95 @@ def per_task_seconds(folder: Path, n: int, repeats: int) -> tuple[float, float]:
     return memory / n, track / n
 
 
+# -- tracked fan-out: one small artifact + one log line per task (issue 16) ------------------
+
+
+class SaveAndLog(Task):
+    """What a short tracked task records: one small JSON artifact and one log line."""
+
+    def __init__(self, i: int, *, awaited: bool) -> None:
+        self.i = i
+        self.awaited = awaited
+
+    async def execute(self, ctx: TaskContext) -> int:
+        assert ctx.artifact is not None
+        name, data = f"results/{self.i}.json", {"i": self.i, "energy": -1.5}
+        if self.awaited:
+            await ctx.artifact.asave(name, data)
+        else:
+            ctx.artifact.save(name, data)
+        log = ctx.log("thermo")
+        assert log is not None
+        log.append(f"task {self.i} done")
+        return self.i
+
+
+def fanout_workflow(n: int, *, awaited: bool) -> Workflow[Any, Any, Any]:
+    wf = Workflow("fanout")
+    root = wf.add(Noop(), name="root")
+    for i in range(n):
+        wf.add(SaveAndLog(i, awaited=awaited), after=root, name=f"t{i}")
+    return wf
+
+
+def raw_fanout(folder: Path, n: int, *, batch: int) -> float:
+    """The floor of n durable small saves + log lines in one process, in seconds: per save a
+    new file (written, renamed into place, hard-linked as the latest view) and a manifest
+    line; one fdatasync of the manifest per ``batch`` saves (1: a sync per save), the files
+    flushed once at the end (``syncfs``), as molexp does for small payloads."""
+    area = folder / f"raw-{time.perf_counter_ns()}"
+    versions = area / "versions"
+    versions.mkdir(parents=True)
+    (area / "latest").mkdir()
+    manifest = os.open(area / "manifest.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    log = os.open(area / "thermo.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    start = time.perf_counter()
+    for i in range(n):
+        data = json.dumps({"i": i, "energy": -1.5}).encode()
+        partial = f"{versions}/.{i}.partial"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
+        os.write(fd, data)
+        os.close(fd)
+        os.replace(partial, f"{versions}/{i}.json")
+        os.link(f"{versions}/{i}.json", f"{area}/latest/{i}.json")
+        record = {"i": i, "path": f"versions/{i}.json", "inline": data.decode()}
+        os.write(manifest, json.dumps(record).encode() + b"\n")
+        if (i + 1) % batch == 0 or i == n - 1:
+            os.fdatasync(manifest)
+        os.write(log, f"task {i} done\n".encode())
+    os.sync()  # stands for the one syncfs molexp does at the end
+    elapsed = time.perf_counter() - start
+    os.close(manifest)
+    os.close(log)
+    return elapsed
+
+
+def fanout_per_task(folder: Path, n: int, rounds: int) -> dict[str, float]:
+    """Median per-task seconds of each variant, measured in interleaved rounds."""
+    ws = Workspace(folder / "ws-fanout")
+    exp = ws.project("bench").experiment("fanout")
+    runtime = WorkflowRuntime()
+    flows = {True: fanout_workflow(n, awaited=True), False: fanout_workflow(n, awaited=False)}
+
+    async def tracked(awaited: bool) -> float:
+        run = exp.add_run()
+        start = time.perf_counter()
+        async with run.start() as rc:
+            result = await runtime.execute(flows[awaited], config=rc.config, run_context=rc)
+            result.raise_for_status()
+        return time.perf_counter() - start
+
+    samples: dict[str, list[float]] = {k: [] for k in ("asave", "save", "grouped", "per-save")}
+    asyncio.run(tracked(True))  # warm: imports, code digests
+    for _ in range(rounds):
+        samples["asave"].append(asyncio.run(tracked(True)) / n)
+        samples["grouped"].append(raw_fanout(folder, n, batch=32) / n)
+        samples["save"].append(asyncio.run(tracked(False)) / n)
+        samples["per-save"].append(raw_fanout(folder, n, batch=1) / n)
+    ws.close()
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
@@ -342,6 +434,27 @@ def main() -> None:
             "<= 250 us",
             overhead <= 250,
             f"ratio tracked/in-memory {tracked / memory:.2f}",
+        )
+
+        print("1,000-task tracked fan-out, one small JSON artifact + one log line per task")
+        fan = fanout_per_task(folder, 300 if args.quick else 1000, rounds=3 if args.quick else 5)
+        _report(
+            "await ctx.artifact.asave, per task",
+            fan["asave"] * 1e6,
+            "us",
+            "<= 150 us",
+            fan["asave"] <= 150e-6,
+            f"raw floor, fsync per 32 saves {fan['grouped'] * 1e6:.0f} us: "
+            f"x{fan['asave'] / fan['grouped']:.2f}",
+        )
+        _report(
+            "ctx.artifact.save, per task",
+            fan["save"] * 1e6,
+            "us",
+            "-",
+            True,
+            f"raw floor, fsync per save {fan['per-save'] * 1e6:.0f} us: "
+            f"x{fan['save'] / fan['per-save']:.2f}",
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
