@@ -303,11 +303,10 @@ class RunContext:
     def _asset(self, record: AssetRecord) -> Asset:
         return asset_from_record(record, key=self._run.key, folder=self._run.path)
 
-    def _log_file(self, name: str, producer: Producer) -> tuple[LogFile, LogAsset]:
+    def _log_file(self, name: str, producer: Producer) -> LogFile:
         self._check_open()
         name = check_asset_name(name, what="log")
-        log_file = self._recorder.log_file(name, producer)
-        return log_file, cast(LogAsset, self._asset(log_file.record))
+        return self._recorder.log_file(name, producer)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -339,8 +338,7 @@ class TaskRunBinding:
 
     def log(self, name: str) -> LogHandle:
         """The handle of ``logs/<name>.log`` (shared file, appends attributed per line count)."""
-        log_file, asset = self._rc._log_file(name, self.producer)
-        return LogHandle(log_file, asset, self.producer)
+        return LogHandle(self._rc._log_file(name, self.producer), self._rc, self.producer)
 
     def checkpoint(self, name: str, *, data: Any, tags: Iterable[str] = ()) -> CheckpointAsset:
         """Write the next checkpoint of ``name``, chained to the previous one of this run."""
@@ -466,11 +464,11 @@ class LogHandle:
     count) at most once a second and when the run ends, without rewriting the file.
     """
 
-    __slots__ = ("_asset", "_file", "producer")
+    __slots__ = ("_file", "_rc", "producer")
 
-    def __init__(self, log_file: LogFile, asset: LogAsset, producer: Producer) -> None:
+    def __init__(self, log_file: LogFile, rc: RunContext, producer: Producer) -> None:
         self._file = log_file
-        self._asset = asset
+        self._rc = rc  # builds the asset when asked: a task that only appends never needs it
         self.producer = producer
 
     @property
@@ -526,7 +524,8 @@ class LogHandle:
     @property
     def asset(self) -> LogAsset:
         """The log's asset with the current size and line count."""
-        return attrs.evolve(self._asset, size=self._file.size, line_count=self._file.lines)
+        asset = cast(LogAsset, self._rc._asset(self._file.record))
+        return attrs.evolve(asset, size=self._file.size, line_count=self._file.lines)
 
     def flush(self) -> None:
         """Push the current size and line count to the catalog now."""
