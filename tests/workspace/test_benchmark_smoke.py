@@ -18,5 +18,11 @@ def test_workspace_benchmark_runs_quick() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    for figure in ("saves/s", "lines/s", "query_assets(producer_task=)", "tracking overhead"):
+    for figure in (
+        "saves/s",
+        "lines/s",
+        "query_assets(producer_task=)",
+        "tracking overhead",
+        "ctx.artifact.asave, per task",
+    ):
         assert figure in proc.stdout, proc.stdout
