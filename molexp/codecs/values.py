@@ -117,11 +117,22 @@ def converter() -> cattrs.Converter:
 # -- the strict walk -------------------------------------------------------------------------
 
 
+_HAS_FIELDS: dict[type[Any], bool] = {}
+"""Per class: whether its instances are attrs or dataclass instances (asked per value)."""
+
+
 def _is_instance(value: Any) -> bool:
-    """An attrs or dataclass instance (not the class itself)."""
-    return attrs.has(type(value)) or (
-        dataclasses.is_dataclass(value) and not isinstance(value, type)
-    )
+    """An attrs or dataclass instance (not the class itself: its class is a metaclass)."""
+    cls = type(value)
+    try:
+        known = _HAS_FIELDS.get(cls)
+    except TypeError:  # an unhashable metaclass instance
+        return attrs.has(cls) or dataclasses.is_dataclass(cls)
+    if known is None:
+        if len(_HAS_FIELDS) >= 4096:  # classes made on the fly must not pile up
+            _HAS_FIELDS.clear()
+        known = _HAS_FIELDS[cls] = attrs.has(cls) or dataclasses.is_dataclass(cls)
+    return known
 
 
 _LEAVES = (str, bytes, int, float, type(None))
@@ -326,10 +337,16 @@ def _many_codec(value: Any) -> FileCodec[Any] | None:
     return None
 
 
+_PLAIN_SCALARS = frozenset((type(None), bool, int, str))
+
+
 def pack(value: Any, *, what: str) -> Packed:
     """The stored form of ``value`` (see the module doc); TypeError before anything is
     written when a part of it cannot be stored."""
     codec = registry.lookup(type(value))
+    if codec is None and type(value) in _PLAIN_SCALARS:
+        # What most tasks return: nothing to walk (floats take the walk: NaN is refused).
+        return Packed("json", "application/json", ".json", payload=_json.dumps(value).encode())
     if isinstance(codec, FileCodec):
         file_codec: FileCodec[Any] = codec
 
