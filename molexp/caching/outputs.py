@@ -26,7 +26,6 @@ dataclasses, builtins, enums and datetimes; a codec's file for numpy arrays or A
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import importlib
 import io
@@ -59,8 +58,18 @@ INLINE_LIMIT = 64 * 1024
 """JSON outputs up to this many bytes are stored in their record line (one write)."""
 
 
+_second: tuple[int, str] = (-1, "")
+"""The last whole second formatted (one record per task: formatting once a second is cheap)."""
+
+
 def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
+    """UTC now as ``2026-11-30T01:02:03.456+00:00`` (``isoformat``'s milliseconds form)."""
+    global _second
+    now = time.time_ns()
+    seconds, nanos = divmod(now, 1_000_000_000)
+    if _second[0] != seconds:
+        _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{_second[1]}.{nanos // 1_000_000:03d}+00:00"
 
 
 def resolve_type(type_name: str | None) -> Any:
@@ -118,7 +127,8 @@ class _GroupSync:
         self._thread.start()
 
     def mark(self) -> None:
-        self._dirty.set()
+        if not self._dirty.is_set():  # set() takes a lock and notifies: once per group
+            self._dirty.set()
 
     def _run(self) -> None:
         while True:
