@@ -19,8 +19,7 @@ import pytest
 
 from molexp.workspace import RunStatus, Workspace
 from molexp.workspace.group_commit import GroupCommit
-from molexp.workspace.layout import ScopeKey
-from molexp.workspace.manifest import Manifest
+from molexp.workspace.local_recorder import LocalRecorder
 
 HANG = 20.0  # seconds after which a wait that should have returned counts as a hang
 
@@ -214,9 +213,10 @@ def test_a_loop_that_ends_before_its_sync_lands_leaves_no_error_and_no_state(
     started1, gate1 = disk.hold(1)
 
     async def main() -> None:
-        asyncio.ensure_future(commit.wait_async(disk.append(commit, b"a\n")))
+        waiting = asyncio.ensure_future(commit.wait_async(disk.append(commit, b"a\n")))
         await asyncio.sleep(0)
         await asyncio.get_running_loop().run_in_executor(None, started1.wait, HANG)
+        assert not waiting.done()
         # return: asyncio.run cancels the waiting task and closes the loop
 
     with caplog.at_level(logging.ERROR):
@@ -250,21 +250,30 @@ def _failing_once(monkeypatch: pytest.MonkeyPatch, manifest: Path) -> list[int]:
 def test_a_save_waiting_after_a_failed_close_sync_raises(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A deferred append whose writer waits only after close() (another thread closing the
-    run) must learn that close()'s sync of its record failed, not return as durable."""
-    path = tmp_path / "manifest.jsonl"
-    manifest = Manifest(path, ScopeKey("run", "p", "e", "r1"))
-    manifest.keep_open = True
-    record = {"id": "a1", "kind": "artifact", "name": "x", "version": 1}
-    with manifest.writer() as writer:
-        end = writer.append(dict(record), deferred=True)
-    _failing_once(monkeypatch, path)
-    try:
-        manifest.close()  # its final sync fails
-    except OSError:
-        pass
-    with pytest.raises(OSError, match="could not be synced"):
-        manifest.durable(end)
+    """Another thread closes the run between a save's append and its wait, and close()'s
+    sync of that record fails: the save must raise, not return as durable."""
+    ws = Workspace(tmp_path / "ws")
+    run = ws.project("p").experiment("e").add_run()
+    manifest = run.path / "manifest.jsonl"
+    real_write = LocalRecorder._write
+
+    def write_then_close(self: LocalRecorder, *args: Any) -> Any:
+        written = real_write(self, *args)
+        _failing_once(monkeypatch, manifest)
+        try:
+            self._manifest.close()  # what the closing thread does at this moment
+        except OSError:
+            pass  # (reported to that thread)
+        return written
+
+    with run.start() as rc:
+        store = rc.bind_task("t").artifact
+        store.save("first.json", {"ok": True})
+        monkeypatch.setattr(LocalRecorder, "_write", write_then_close)
+        with pytest.raises(OSError, match="could not be synced"):
+            store.save("second.json", {"ok": False})
+        monkeypatch.undo()
+    ws.close()
 
 
 def test_a_failed_save_sync_does_not_stop_the_run_from_finishing(
