@@ -21,6 +21,8 @@ from molexp.workspace import RunStatus, Workspace
 from molexp.workspace.group_commit import GroupCommit
 from molexp.workspace.local_recorder import LocalRecorder
 
+from .conftest import catalog_view, manifest_view
+
 HANG = 20.0  # seconds after which a wait that should have returned counts as a hang
 
 
@@ -291,4 +293,48 @@ def test_a_failed_save_sync_does_not_stop_the_run_from_finishing(
             store.save("second.json", {"ok": False})
         monkeypatch.undo()
     assert run.status is RunStatus.SUCCEEDED
+    ws.close()
+
+
+def test_the_catalog_is_not_left_ahead_of_the_manifest_by_a_power_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save is indexed while its manifest record still waits for the shared fsync; the
+    catalog batch may be committed in that window. A power cut then loses the record (it
+    was never synced): the next open must not keep a catalog row (and an offset past the
+    end of the manifest) for it, and must index what the next attempt appends there."""
+    root = tmp_path / "ws"
+    ws = Workspace(root)
+    run = ws.project("p").experiment("e").add_run()
+    manifest = run.path / "manifest.jsonl"
+    real = os.fdatasync
+    started, gate = threading.Event(), threading.Event()
+
+    def held(fd: int) -> None:
+        if os.path.samefile(f"/proc/self/fd/{fd}", manifest):
+            started.set()
+            assert gate.wait(HANG)
+        real(fd)
+
+    with run.start() as rc:
+        store = rc.bind_task("t").artifact
+        store.save("first.json", {"ok": True})
+        durable = manifest.stat().st_size  # what the disk holds from here on
+        monkeypatch.setattr(os, "fdatasync", held)
+        saver = threading.Thread(target=store.save, args=("second.json", {"ok": 2}))
+        saver.start()
+        assert started.wait(HANG)  # the record is appended and its sync has not run
+        ws.catalog.count_assets(run=run.id)  # a query commits the batch, "second" with it
+        os.truncate(manifest, durable)  # the power cut: the unsynced record is gone
+        gate.set()
+        saver.join(HANG)
+        monkeypatch.undo()
+    ws.close()
+
+    ws = Workspace(root)  # the next start after the power cut
+    assert catalog_view(ws) == manifest_view(root)
+    run = ws.project("p").experiment("e").run(run.id)
+    with run.start() as rc:
+        rc.bind_task("t").artifact.save("third.json", {"ok": 3})
+    assert catalog_view(ws) == manifest_view(root)
     ws.close()
