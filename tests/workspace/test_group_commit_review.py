@@ -334,7 +334,7 @@ def test_the_catalog_is_not_left_ahead_of_the_manifest_by_a_power_cut(
     ws = Workspace(root)  # the next start after the power cut
     assert catalog_view(ws) == manifest_view(root)
     run = ws.project("p").experiment("e").run(run.id)
-    with run.start() as rc:
+    with run.attach() as rc:  # appended where the lost record was
         rc.bind_task("t").artifact.save("third.json", {"ok": 3})
     assert catalog_view(ws) == manifest_view(root)
     ws.close()
