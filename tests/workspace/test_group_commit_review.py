@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -338,3 +339,39 @@ def test_the_catalog_is_not_left_ahead_of_the_manifest_by_a_power_cut(
         rc.bind_task("t").artifact.save("third.json", {"ok": 3})
     assert catalog_view(ws) == manifest_view(root)
     ws.close()
+
+
+def test_a_sync_that_cannot_be_started_fails_its_waiters_instead_of_stranding_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No thread for the helper (``can't start new thread`` when the process is out of
+    them): the waiting tasks get the error, and the loop's next waiters are served."""
+    disk = Gated(tmp_path / "log")
+    commit = GroupCommit(disk.fd, sync=disk.sync)
+    real_submit = ThreadPoolExecutor.submit
+    refused: list[int] = []
+
+    def submit(self: ThreadPoolExecutor, *args: Any, **kwargs: Any) -> Any:
+        if not refused:
+            refused.append(1)
+            raise RuntimeError("can't start new thread")
+        return real_submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", submit)
+
+    async def main() -> list[Any]:
+        first = await asyncio.wait_for(
+            asyncio.gather(
+                commit.wait_async(disk.append(commit, b"a\n")),
+                commit.wait_async(disk.append(commit, b"b\n")),
+                return_exceptions=True,
+            ),
+            HANG,
+        )
+        await asyncio.wait_for(commit.wait_async(disk.append(commit, b"c\n")), HANG)
+        return first
+
+    outcomes = asyncio.run(main())
+    assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]
+    commit.close()
+    os.close(disk.fd)
