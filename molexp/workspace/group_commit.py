@@ -137,19 +137,25 @@ class GroupCommit:
     def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopWaiters) -> None:
         """On the loop: sync (on the helper thread) up to everything written so far."""
         done: Future[None] | None = None
-        with self._cond:
-            target = self._written
-            if not self._closed:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="molexp-group-commit")
-                done = self._pool.submit(self.wait, target)
-        if done is None:
-            # close() let the pool go while this loop's tasks still wait (it was called on
-            # another thread): wait for its final sync on the loop's own executor.
-            late = loop.run_in_executor(None, self.wait, target)
-            late.add_done_callback(lambda f: self._landed(loop, state, f))
-        else:
-            done.add_done_callback(lambda f: self._land_later(loop, state, f))
+        try:
+            with self._cond:
+                target = self._written
+                if not self._closed:
+                    if self._pool is None:
+                        self._pool = ThreadPoolExecutor(1, thread_name_prefix="molexp-group-commit")
+                    done = self._pool.submit(self.wait, target)
+            if done is None:
+                # close() let the pool go while this loop's tasks still wait (it was called
+                # on another thread): wait for its final sync on the loop's own executor.
+                late = loop.run_in_executor(None, self.wait, target)
+                late.add_done_callback(lambda f: self._landed(loop, state, f))
+                return
+        except Exception as exc:  # no thread to sync on: the waiters must not wait forever
+            failed: Future[None] = Future()
+            failed.set_exception(exc)
+            self._landed(loop, state, failed)
+            return
+        done.add_done_callback(lambda f: self._land_later(loop, state, f))
 
     def _land_later(
         self, loop: asyncio.AbstractEventLoop, state: _LoopWaiters, done: Future[None]
