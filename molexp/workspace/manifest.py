@@ -5,10 +5,10 @@ exclusive ``flock`` a writer first catches up with what other processes appended
 writes its record(s) with one ``write`` and (by default) ``fdatasync``; a manifest kept open
 for many appends (a run's) lets concurrent writers share that ``fdatasync`` (group commit,
 see ``molexp.workspace.group_commit``): the writer appends with ``deferred=True``, lets go
-of the lock and waits with ``wait(end)`` or ``await wait_async(end)`` of ``writer.commit``. A
-process killed
-mid-append can leave a torn last line; readers stop at the last newline, and the next
-writer terminates the torn line so it becomes one skipped line, never a merged record.
+of the lock and waits with ``wait(end)`` or ``await wait_async(end)`` of ``writer.commit``.
+A process killed mid-append can leave a torn last line; readers stop at the last newline,
+and the next writer terminates the torn line so it becomes one skipped line, never a
+merged record.
 """
 
 from __future__ import annotations
