@@ -54,6 +54,7 @@ class GroupCommit:
         self._error: OSError | None = None
         self._loops: dict[asyncio.AbstractEventLoop, _LoopWaiters] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
         self.syncs = 0
         """fdatasync calls made so far (what the tests and benchmarks count)."""
 
@@ -90,10 +91,16 @@ class GroupCommit:
         await future
 
     def close(self) -> None:
-        """Let the helper finish and make everything written durable (on this thread)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Let the helper finish and make everything written durable (on this thread).
+
+        A task still waiting then (close called from another thread) is settled all the
+        same: its loop waits for the sync in its default executor, not in a new helper.
+        """
+        with self._cond:  # taken under the lock: ``_start`` never submits to a closed pool
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
         with self._cond:
             end = self._written
         self.wait(end)
@@ -116,25 +123,56 @@ class GroupCommit:
         except OSError as exc:
             error = exc
         finally:
+            # Also when the sync raised something else (KeyboardInterrupt): the waiters
+            # must wake up and one of them runs the next sync.
             self._cond.acquire()
             self._syncing = False
             self.syncs += 1
+            self._cond.notify_all()
         if error is not None:
             self._error = error
         elif target > self._synced:
             self._synced = target
-        self._cond.notify_all()
 
     def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopWaiters) -> None:
         """On the loop: sync (on the helper thread) up to everything written so far."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="molexp-group-commit")
-        target = self._written
-        done = self._pool.submit(self.wait, target)
-        done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._landed, loop, state, f))
+        done: Future[None] | None = None
+        try:
+            with self._cond:
+                target = self._written
+                if not self._closed:
+                    if self._pool is None:
+                        self._pool = ThreadPoolExecutor(1, thread_name_prefix="molexp-group-commit")
+                    done = self._pool.submit(self.wait, target)
+            if done is None:
+                # close() let the pool go while this loop's tasks still wait (it was called
+                # on another thread): wait for its final sync on the loop's own executor.
+                late = loop.run_in_executor(None, self.wait, target)
+                late.add_done_callback(lambda f: self._landed(loop, state, f))
+                return
+        except Exception as exc:  # no thread to sync on: the waiters must not wait forever
+            failed: Future[None] = Future()
+            failed.set_exception(exc)
+            self._landed(loop, state, failed)
+            return
+        done.add_done_callback(lambda f: self._land_later(loop, state, f))
+
+    def _land_later(
+        self, loop: asyncio.AbstractEventLoop, state: _LoopWaiters, done: Future[None]
+    ) -> None:
+        """On the helper thread: hand the outcome to the loop (unless the loop is closed:
+        its waiters went with it, and so does its state here)."""
+        try:
+            loop.call_soon_threadsafe(self._landed, loop, state, done)
+        except RuntimeError:  # the loop was closed while the sync ran
+            if self._loops.get(loop) is state:
+                self._loops.pop(loop, None)
 
     def _landed(
-        self, loop: asyncio.AbstractEventLoop, state: _LoopWaiters, done: Future[None]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        state: _LoopWaiters,
+        done: Future[None] | asyncio.Future[None],
     ) -> None:
         """On the loop: settle the waiters the sync covered, start the next for the rest."""
         error = done.exception()

@@ -139,7 +139,10 @@ class CatalogIndex:
         """Index a manifest from where the index stopped; (records indexed, new offset)."""
         key, manifest, rel, inode = todo
         offset = 0
-        if row is not None and row[0] == inode:
+        # A manifest shorter than the offset indexed lost its tail: its records are appended
+        # before their (shared) fsync and may be indexed in between, so a power cut can
+        # take records the index has. Re-read it whole.
+        if row is not None and row[0] == inode and int(row[1]) <= _size(manifest):
             offset = int(row[1])
         else:
             self._drop_source(conn, rel)
@@ -308,3 +311,10 @@ class CatalogIndex:
         """Commit batched records and close the connection of this process."""
         self._batcher.stop()
         self.db.close()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0

@@ -22,6 +22,7 @@ from molexp.workspace.assets import (
 )
 from molexp.workspace.encoding import Encoded
 from molexp.workspace.errors import AssetNameError, RunStateError
+from molexp.workspace.group_commit import GroupCommit
 from molexp.workspace.layout import ARTIFACTS, CHECKPOINTS, LOGS, ScopeKey
 from molexp.workspace.logfiles import LogFile, LogFiles, RemoteLog, monotonic, open_log
 from molexp.workspace.manifest import ManifestWriter
@@ -83,22 +84,25 @@ class LocalRecorder:
     def save(
         self, kind: str, name: str, encoded: Encoded, producer: Producer, tags: list[str], what: str
     ) -> Asset:
-        asset, end = self._write(kind, name, encoded, producer, tags, what)
-        self._manifest.durable(end)
+        asset, end, commit = self._write(kind, name, encoded, producer, tags, what)
+        if commit is not None:
+            commit.wait(end)
         return asset
 
     async def asave(
         self, kind: str, name: str, encoded: Encoded, producer: Producer, tags: list[str], what: str
     ) -> Asset:
-        asset, end = self._write(kind, name, encoded, producer, tags, what)
-        await self._manifest.durable_async(end)
+        asset, end, commit = self._write(kind, name, encoded, producer, tags, what)
+        if commit is not None:
+            await commit.wait_async(end)
         return asset
 
     def _write(
         self, kind: str, name: str, encoded: Encoded, producer: Producer, tags: list[str], what: str
-    ) -> tuple[Asset, int]:
+    ) -> tuple[Asset, int, GroupCommit | None]:
         """Write the file and append the record; (the asset, the manifest end to wait for
-        before the save is durable: the record's fsync is shared with concurrent saves)."""
+        on the group commit before the save is durable (None: it is already): the record's
+        fsync is shared with concurrent saves)."""
         store = self._store
         folder = self._folder
         with self._manifest.writer() as writer:
@@ -160,6 +164,7 @@ class LocalRecorder:
             start = writer.end
             # Durable once the caller's wait for ``end`` returns (with the bytes when inline).
             end = writer.append(record, deferred=True)
+            commit = writer.commit
             self._index(writer, start, [record])
         if inline:
             store.syncer.submit(target)
@@ -184,8 +189,8 @@ class LocalRecorder:
             "confined_to": folder,
         }
         if kind == "checkpoint":
-            return CheckpointAsset(previous=previous_id, **common), end
-        return ArtifactAsset(**common), end
+            return CheckpointAsset(previous=previous_id, **common), end, commit
+        return ArtifactAsset(**common), end, commit
 
     # -- reads --------------------------------------------------------------------------------
 

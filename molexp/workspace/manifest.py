@@ -5,9 +5,10 @@ exclusive ``flock`` a writer first catches up with what other processes appended
 writes its record(s) with one ``write`` and (by default) ``fdatasync``; a manifest kept open
 for many appends (a run's) lets concurrent writers share that ``fdatasync`` (group commit,
 see ``molexp.workspace.group_commit``): the writer appends with ``deferred=True``, lets go
-of the lock and waits with ``durable(end)`` or ``await durable_async(end)``. A process killed
-mid-append can leave a torn last line; readers stop at the last newline, and the next
-writer terminates the torn line so it becomes one skipped line, never a merged record.
+of the lock and waits with ``wait(end)`` or ``await wait_async(end)`` of ``writer.commit``.
+A process killed mid-append can leave a torn last line; readers stop at the last newline,
+and the next writer terminates the torn line so it becomes one skipped line, never a
+merged record.
 """
 
 from __future__ import annotations
@@ -135,11 +136,15 @@ class ManifestIndex:
 class ManifestWriter:
     """What a writer holding the manifest lock may do: read the index, append records."""
 
-    __slots__ = ("_fd", "_manifest")
+    __slots__ = ("_fd", "_manifest", "commit")
 
     def __init__(self, manifest: Manifest, fd: int) -> None:
         self._manifest = manifest
         self._fd = fd
+        self.commit: GroupCommit | None = None
+        """The group commit the last deferred append registered with (None: it was durable
+        on return). The caller waits on this one, not on whatever the manifest holds when it
+        gets to wait: a ``close`` in between (whose final sync may fail) replaces that."""
 
     @property
     def index(self) -> ManifestIndex:
@@ -157,9 +162,9 @@ class ManifestWriter:
     def append(self, *records: AssetRecord, deferred: bool = False) -> int:
         """Append ``records``; return the manifest size after them.
 
-        They are durable on return, or with ``deferred`` once ``Manifest.durable`` (or
-        ``durable_async``) of that size returns: the caller waits after letting go of the
-        lock, so that concurrent writers share one fsync.
+        They are durable on return, or with ``deferred`` once ``self.commit.wait`` (or
+        ``wait_async``) of that size returns (when ``self.commit`` is not None): the caller
+        waits after letting go of the lock, so that concurrent writers share one fsync.
         """
         manifest = self._manifest
         data = b"".join(dump_json_line(r) for r in records)
@@ -171,6 +176,7 @@ class ManifestWriter:
                 os.fdatasync(self._fd)
             else:
                 commit.written(end)
+            self.commit = commit
         manifest._offset = end
         for record in records:
             manifest._index.add(record)
@@ -246,18 +252,6 @@ class Manifest:
             self._commit = GroupCommit(fd)
         return self._commit
 
-    def durable(self, end: int) -> None:
-        """Return once the bytes before ``end`` (an ``append(deferred=True)``) are durable."""
-        commit = self._commit
-        if commit is not None:
-            commit.wait(end)
-
-    async def durable_async(self, end: int) -> None:
-        """``durable`` without blocking the event loop (concurrent callers share fsyncs)."""
-        commit = self._commit
-        if commit is not None:
-            await commit.wait_async(end)
-
     def _open_for_write(self) -> int:
         fd = self._fd
         if fd is not None and self._fd_pid == os.getpid():
@@ -299,6 +293,10 @@ class Manifest:
             try:
                 if commit is not None and self._fd_pid == os.getpid():
                     commit.close()  # what deferred appends wrote is durable before closing
+            except OSError as exc:
+                # Every deferred append it covered has a writer waiting on ``commit``, who
+                # gets this error: closing the run must go on (drain, final status).
+                log.warning("%s: %s", self.path, exc)
             finally:
                 if self._fd is not None and self._fd_pid == os.getpid():
                     os.close(self._fd)
