@@ -30,7 +30,7 @@ from molexp.workspace.assets import (
     asset_from_record,
 )
 from molexp.workspace.atomic import write_all
-from molexp.workspace.encoding import encode
+from molexp.workspace.encoding import Encoded, encode
 from molexp.workspace.errors import RunStateError
 from molexp.workspace.logfiles import LOG_SYNC_SECONDS, LogFile, monotonic
 from molexp.workspace.names import check_asset_name, check_tags
@@ -261,24 +261,27 @@ class RunContext:
                 "block has ended); start or attach the run again to record more"
             )
 
-    def _save(
-        self, kind: str, name: str, data: Any, producer: Producer, tags: Iterable[str]
-    ) -> Asset:
+    def _checked(
+        self, kind: str, name: str, data: Any, tags: Iterable[str]
+    ) -> tuple[str, Encoded, list[str], str]:
+        """What a save needs, checked and encoded before anything is written:
+        (name, encoded data, tags, how errors name it)."""
         self._check_open()
         name = check_asset_name(name, what=kind)
         what = f"{kind} {name!r} of run {self._run.id}"
         tag_list = check_tags(tags, what) if tags else []
-        encoded = encode(data, name=name, what=what)  # before anything is written
+        return name, encode(data, name=name, what=what), tag_list, what
+
+    def _save(
+        self, kind: str, name: str, data: Any, producer: Producer, tags: Iterable[str]
+    ) -> Asset:
+        name, encoded, tag_list, what = self._checked(kind, name, data, tags)
         return self._recorder.save(kind, name, encoded, producer, tag_list, what)
 
     async def _asave(
         self, kind: str, name: str, data: Any, producer: Producer, tags: Iterable[str]
     ) -> Asset:
-        self._check_open()
-        name = check_asset_name(name, what=kind)
-        what = f"{kind} {name!r} of run {self._run.id}"
-        tag_list = check_tags(tags, what) if tags else []
-        encoded = encode(data, name=name, what=what)
+        name, encoded, tag_list, what = self._checked(kind, name, data, tags)
         return await self._recorder.asave(kind, name, encoded, producer, tag_list, what)
 
     def _latest(self, kind: str, name: str) -> AssetRecord | None:
