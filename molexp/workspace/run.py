@@ -226,7 +226,7 @@ class Run:
         def change(doc: RunDocument) -> None:
             cast("dict[str, Any]", doc)[key] = plain
 
-        self._store.runs.update(self._file, change)
+        self._store.runs.update(self._file, change, top_level=True)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from molexp.workspace.atomic import READ_ONLY_ERRNOS, FileLock
 from molexp.workspace.index import CatalogIndex
@@ -103,11 +103,20 @@ class RunStates:
         except Exception as exc:
             self._on_index_error(exc)
 
-    def update(self, run_file: RunFile, change: Callable[[RunDocument], None]) -> RunDocument:
-        """Read-modify-write run.json under the run lock (threads and processes)."""
+    def update(
+        self, run_file: RunFile, change: Callable[[RunDocument], None], *, top_level: bool = False
+    ) -> RunDocument:
+        """Read-modify-write run.json under the run lock (threads and processes).
+
+        ``change`` gets a copy of the cached document; ``top_level``: it only sets top-level
+        keys, so a shallow copy is enough (run.json with a large execution record is copied
+        in milliseconds otherwise)."""
         with run_file.lock:
+            current = run_file.read()
             # A JSON round trip copies a JSON document faster than deepcopy (C both ways).
-            doc: RunDocument = json.loads(json.dumps(run_file.read()))
+            doc: RunDocument = (
+                cast(RunDocument, dict(current)) if top_level else json.loads(json.dumps(current))
+            )
             change(doc)
             self.write(run_file, doc)
             return doc
