@@ -189,6 +189,7 @@ class ManifestSyncs:
         self.calls = 0
         self.durable = 0
         self.at_return: dict[str, int] = {}
+        self.lock = threading.Lock()  # syncs may run on several threads at once
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         real = os.fdatasync
@@ -198,8 +199,9 @@ class ManifestSyncs:
                 return real(fd)
             size = os.fstat(fd).st_size
             real(fd)
-            self.calls += 1
-            self.durable = max(self.durable, size)
+            with self.lock:
+                self.calls += 1
+                self.durable = max(self.durable, size)
 
         monkeypatch.setattr(os, "fdatasync", counting)
 
@@ -280,7 +282,12 @@ def test_concurrent_saves_of_a_run(
         assert calls >= n
 
 
-def test_saves_from_threads_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_saves_from_threads_are_each_durable_on_return(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # That overlapping waits share a sync is pinned deterministically above
+    # (test_threads_waiting_at_once_share_one_sync); here, through the recorder, every
+    # save of every thread returns with its own record covered by a completed fdatasync.
     ws = Workspace(tmp_path / "ws")
     run = ws.project("p").experiment("e").add_run()
     per_thread, threads_n = 25, 4
@@ -294,7 +301,10 @@ def test_saves_from_threads_share_fsyncs(tmp_path: Path, monkeypatch: pytest.Mon
             store = rc.bind_task(f"t{t}").artifact
             start.wait()
             for j in range(per_thread):
-                store.save(f"t{t}/{j}.json", {"t": t, "j": j})
+                name = f"t{t}/{j}.json"
+                store.save(name, {"t": t, "j": j})
+                with syncs.lock:
+                    syncs.at_return[name] = syncs.durable
 
         workers = [threading.Thread(target=saver, args=(t,)) for t in range(threads_n)]
         for w in workers:
@@ -303,5 +313,8 @@ def test_saves_from_threads_share_fsyncs(tmp_path: Path, monkeypatch: pytest.Mon
             w.join()
     assert ws.catalog.count_assets(run=run.id, kind="artifact") == per_thread * threads_n + 1
     ws.close()
-    # Each save still waits for a sync of its own record; overlapping saves share it.
+    ends = syncs.record_ends()
+    early = {k: (ends[k], v) for k, v in syncs.at_return.items() if v < ends[k]}
+    assert len(syncs.at_return) == per_thread * threads_n
+    assert not early, f"returned early: {list(early.items())[:3]}"
     assert 0 < syncs.calls <= per_thread * threads_n
